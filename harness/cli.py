@@ -1,0 +1,312 @@
+"""The ``reliabench`` command line."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from harness import leaderboard as boards
+from harness.errors import UsageError
+from harness.grid import parse_seeds, plan_grid
+from harness.plugins import Registry, load_registry
+from harness.registry import kind_name
+from harness.runner import run_cells
+from harness.store import DB_ENV, Store, default_db
+
+console = Console()
+MAX_FAILURES_SHOWN = 20
+err_console = Console(stderr=True)
+
+
+class SuggestingGroup(click.Group):
+    """A command group that answers a misspelled command with 'did you mean'."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+def _registry(ctx: click.Context) -> Registry:
+    obj = ctx.find_root().obj
+    if "registry" not in obj:
+        obj["registry"] = load_registry(obj["plugins_dirs"])
+    return obj["registry"]
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help=f"Results database (default: ${DB_ENV} or {default_db()}).",
+)  # fmt: skip
+
+
+@click.group(cls=SuggestingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Also load every .py file in this folder as a plugin (repeatable); handy while writing one.",
+)  # fmt: skip
+@click.version_option(package_name="reliabench")
+@click.pass_context
+def cli(ctx: click.Context, plugins_dirs: tuple[Path, ...]) -> None:
+    """reliabench: run reliability suites on models and methods, rank them with honest uncertainty.
+
+    \b
+    Typical use:
+      reliabench suites                          what can be measured
+      reliabench run --suite attribution         run a suite's quick profile
+      reliabench leaderboard --suite attribution ranked entries with 95% CIs
+    """
+    ctx.obj = {"plugins_dirs": plugins_dirs}
+
+
+@cli.command()
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """List every plugin: its package, version and hooks, and why it is broken if it is."""
+    registry = _registry(ctx)
+    table = Table("plugin", "package", "version", "hooks", "status", title="plugins")
+    for info in registry.plugins:
+        status = "ok" if not info.problems else ("broken" if not info.loaded else "problems")
+        table.add_row(info.name, info.package, info.version, ", ".join(info.hooks), status)
+    console.print(table)
+    for info in registry.plugins:
+        for problem in info.problems:
+            console.print(f"[red]{info.name}[/red]: {problem}", markup=True, highlight=False)
+
+
+@cli.command()
+@click.pass_context
+def suites(ctx: click.Context) -> None:
+    """List the registered suites with their version, kinds, tasks and primary metric."""
+    registry = _registry(ctx)
+    table = Table("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric")
+    for suite in registry.suites.values():
+        table.add_row(
+            suite.name, suite.version, suite.title, kind_name(suite.model_kind), kind_name(suite.method_kind),
+            ", ".join(t.name for t in suite.tasks), suite.primary_metric,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _list_specs(ctx: click.Context, category: str) -> None:
+    registry = _registry(ctx)
+    table = Table(category, "kind", "version", "plugin", "description")
+    for name, spec in sorted(registry.table(category).items()):
+        info = registry.provider(category, name)
+        table.add_row(name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description)
+    console.print(table)
+
+
+@cli.command()
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """List the registered models with their kind and version."""
+    _list_specs(ctx, "model")
+
+
+@cli.command()
+@click.pass_context
+def methods(ctx: click.Context) -> None:
+    """List the registered methods with their kind and version."""
+    _list_specs(ctx, "method")
+
+
+@cli.command()
+@click.option("--suite", help="Comma-separated suites to run (default: all).")
+@click.option("--task", help="Comma-separated tasks (default: all of the chosen suites).")
+@click.option("--model", help="Comma-separated models (default: all the suites accept).")
+@click.option("--method", help="Comma-separated methods (default: all the suites accept).")
+@click.option("--seeds", help="Seeds to run, e.g. 0,1,2 or 0-4 (default: the profile's).")
+@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="How much work: quick for a first look, full for the published leaderboard.")  # fmt: skip
+@db_option
+@click.option("--wait", type=float, default=0.0, help="Seconds to wait if another run holds the database.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (and what is already stored) and stop.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed cell.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def run(ctx: click.Context, suite, task, model, method, seeds, profile, db, wait, dry_run, fail_fast, quiet) -> None:
+    """Run the grid of (suite, task, model, method, seed) cells, skipping cells already stored.
+
+    Each finished cell is stored at once, so an interrupted run resumes where it
+    stopped. A cell that fails is stored with its reason; the others still run,
+    and the command exits non-zero.
+    """
+    registry = _registry(ctx)
+    for problem in registry.problems:
+        err_console.print(f"[yellow]plugin problem[/yellow] {problem}", highlight=False)
+    if not registry.suites:
+        console.print("nothing to run: no suites are registered (see `reliabench plugins`)")
+        return
+    cells = plan_grid(
+        registry, _names(suite), _names(task), _names(model), _names(method),
+        parse_seeds(seeds) if seeds else None, profile,
+    )  # fmt: skip
+    if not cells:
+        raise UsageError("the plan is empty: no suite accepts that combination of task, model and method")
+    if dry_run:
+        _print_plan(cells, db)
+        return
+    with Store(db, wait_s=wait) as store:
+        summary = run_cells(registry, cells, store, argv=sys.argv, console=err_console,
+                            show_progress=not quiet, fail_fast=fail_fast)  # fmt: skip
+    console.print(
+        f"ran {summary.ran}, skipped {summary.skipped} (already stored), failed {len(summary.failed)} "
+        f"of {summary.planned} cells; results in {summary.db}",
+        soft_wrap=True,
+    )
+    for cell, outcome in summary.failed[:MAX_FAILURES_SHOWN]:
+        console.print(f"  [red]{outcome.status}[/red] {cell.label}: {outcome.error}", highlight=False, soft_wrap=True)
+    if len(summary.failed) > MAX_FAILURES_SHOWN:
+        console.print(f"  ... and {len(summary.failed) - MAX_FAILURES_SHOWN} more (`reliabench export` has them all)")
+    suite_names = sorted({c.suite.name for c in cells})
+    console.print("next: " + "; ".join(f"reliabench leaderboard --suite {s}" for s in suite_names), soft_wrap=True)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def _print_plan(cells, db: Path | None) -> None:
+    path = Path(db) if db else default_db()
+    stored: set[str] = set()
+    if path.exists():
+        with Store(path, read_only=True) as store:
+            stored = store.ok_keys(c.key for c in cells)
+    table = Table("suite", "task", "model", "method", "seed", "stored", title=f"plan: {len(cells)} cells")
+    for cell in cells:
+        table.add_row(cell.suite.name, cell.task.name, cell.model_name, cell.method_name, str(cell.seed),
+                      "yes" if cell.key in stored else "")  # fmt: skip
+    console.print(table)
+    console.print(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}")
+
+
+def _fmt(value: float) -> str:
+    return "—" if pd.isna(value) else f"{value:.4g}"
+
+
+def _cell_text(row: pd.Series) -> str:
+    if pd.isna(row["mean"]):
+        return f"failed ×{row['failed_cells']}" if row["failed_cells"] else "—"
+    text = f"{_fmt(row['mean'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+    return text + (f" ({row['failed_cells']} failed)" if row["failed_cells"] else "")
+
+
+def _wide(board: pd.DataFrame) -> pd.DataFrame:
+    """One row per entry: overall rank, range and tie group, then each task's mean [CI]."""
+    board = board.assign(text=board.apply(_cell_text, axis=1))
+    wide = board.pivot(index="entry", columns="task", values="text")
+    tasks = [t for t in dict.fromkeys(board["task"]) if t != boards.OVERALL]
+    overall = board[board["task"] == boards.OVERALL].set_index("entry")
+    if len(tasks) == 1:
+        overall = board[board["task"] == tasks[0]].set_index("entry")
+    wide = wide.reindex(columns=tasks + ([boards.OVERALL] if len(tasks) > 1 else []))
+    rank = overall["rank"].reindex(wide.index)
+    wide.insert(0, "tie group", overall["tie_group"].reindex(wide.index))
+    wide.insert(0, "range", [f"{int(lo)}–{int(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(
+        overall["rank_low"].reindex(wide.index), overall["rank_high"].reindex(wide.index), strict=True)])  # fmt: skip
+    wide.insert(0, "rank", rank)
+    wide = wide.sort_values(["rank"], na_position="last")
+    wide["rank"] = [str(int(r)) if pd.notna(r) else "—" for r in wide["rank"]]
+    wide["tie group"] = [str(int(g)) if pd.notna(g) else "—" for g in wide["tie group"]]
+    return wide.reset_index()
+
+
+@cli.command("leaderboard")
+@click.option("--suite", required=True, help="The suite to rank.")
+@click.option("--metric", help="Metric to rank by (default: the suite's primary metric).")
+@click.option("--profile", type=click.Choice(["quick", "full"]), help="Profile (default: full if stored, else quick).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True, help="table and markdown show one row per entry; csv and json every task row.")  # fmt: skip
+@click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
+@db_option
+def leaderboard_command(suite, metric, profile, fmt, boot, db) -> None:
+    """Rank a suite's entries: mean with 95% bootstrap CI per task, rank range and tie group.
+
+    Rank = 1 + the number of entries significantly better (paired bootstrap, 95%);
+    its range runs to the worst rank the data allow. Entries in one tie group
+    cannot be told apart from the group's leader.
+    """
+    with Store(db, read_only=True) as store:
+        part = boards.load_slice(store, suite, profile)
+        board, _ = boards.rank_slice(part, metric, n_boot=boot)
+    metric = board["metric"].iloc[0] if len(board) else (metric or part.primary_metric)
+    if fmt == "csv":
+        click.echo(board.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(board.to_json(orient="records", indent=2))
+    elif fmt == "markdown":
+        click.echo(_markdown(_wide(board)))
+    else:
+        arrow = "↑ higher is better" if part.higher_is_better(metric) else "↓ lower is better"
+        title = f"{suite} {part.version} · {part.profile} · {metric} ({arrow}) · mean [95% CI]"
+        wide = _wide(board)
+        table = Table(*wide.columns, title=title)
+        for row in wide.itertuples(index=False):
+            table.add_row(*(str(v) for v in row))
+        console.print(table)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]), default="parquet", show_default=True)
+@click.option("--suite", help="Only this suite.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file (default: results/reliabench-scores.<format>).")  # fmt: skip
+@db_option
+def export(fmt, suite, out, db) -> None:
+    """Write every stored score with its cell's axes and versions to one file."""
+    with Store(db, read_only=True) as store:
+        if suite and store.cells(suite).empty:
+            raise UsageError(f"no stored results for suite {suite!r}")
+        frame = store.results(suite).merge(
+            store.cells(suite)[["key", "model_version", "method_version", "data_fingerprint", "config"]],
+            left_on="cell_key", right_on="key",
+        ).drop(columns="key")  # fmt: skip
+    out = out or Path("results") / f"reliabench-scores.{fmt}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    elif fmt == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        out.write_text(json.dumps(json.loads(frame.to_json(orient="records")), indent=1))
+    console.print(f"wrote {len(frame)} rows to {out}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: user errors print one clear line and exit 2, never a traceback."""
+    try:
+        code = cli.main(args=argv, standalone_mode=False, prog_name="reliabench")
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except UsageError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; finished cells are stored and the next run resumes from them")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

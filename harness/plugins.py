@@ -1,0 +1,206 @@
+"""Find plugins, call their hooks, and build the registry of suites, models and methods.
+
+Built-ins are ordinary plugin modules listed in ``DEFAULT_PLUGINS``; third-party
+packages declare ``[project.entry-points.reliabench]``; a developer can also point
+``--plugins-dir`` at a folder of ``.py`` files. A plugin that fails to import or
+registers something invalid is recorded with its reason and skipped: one bad
+plugin never takes the harness down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from harness import hookspecs
+from harness.errors import UsageError, unknown_name
+from harness.registry import InvalidSpec, MethodSpec, ModelSpec, Suite
+
+DEFAULT_PLUGINS: tuple[str, ...] = ()
+
+ENTRY_POINT_GROUP = "reliabench"
+ALLOW_LIST_ENV = "RELIABENCH_PLUGINS"
+
+HOOKS: dict[str, tuple[str, type]] = {
+    "register_suites": ("suite", Suite),
+    "register_models": ("model", ModelSpec),
+    "register_methods": ("method", MethodSpec),
+}
+
+
+@dataclass
+class PluginInfo:
+    """What ``reliabench plugins`` shows about one plugin."""
+
+    name: str
+    package: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    loaded: bool = True
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, keyed by name, plus who provided what."""
+
+    suites: dict[str, Suite] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    methods: dict[str, MethodSpec] = field(default_factory=dict)
+    plugins: list[PluginInfo] = field(default_factory=list)
+    providers: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
+
+    def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec]:
+        return {"suite": self.suites, "model": self.models, "method": self.methods}[category]
+
+    def get(self, category: str, name: str):
+        """Look a name up, or fail with a 'did you mean' that lists close names."""
+        table = self.table(category)
+        if name not in table:
+            raise UsageError(unknown_name(category, name, table))
+        return table[name]
+
+    def provider(self, category: str, name: str) -> PluginInfo:
+        return self.providers[(category, name)]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{p.name}: {problem}" for p in self.plugins for problem in p.problems]
+
+
+def _distribution_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _import_error(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
+    return f"failed to import: {type(exc).__name__}: {exc}{where}"
+
+
+def _allow_list() -> set[str] | None:
+    raw = os.environ.get(ALLOW_LIST_ENV)
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _load_module_file(path: Path) -> ModuleType:
+    module_name = f"reliabench_local_plugins.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _candidates(plugins_dirs: Iterable[Path]) -> Iterable[tuple[PluginInfo, Callable[[], object]]]:
+    """Yield (info, loader) for every plugin to try, in a fixed order."""
+    own_version = _distribution_version("reliabench")
+    for module_name in DEFAULT_PLUGINS:
+        yield PluginInfo(module_name, "reliabench", own_version), lambda m=module_name: importlib.import_module(m)
+
+    allowed = _allow_list()
+    entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    for ep in entry_points:
+        package = ep.dist.name if ep.dist is not None else "unknown"
+        if allowed is not None and ep.name not in allowed and package not in allowed:
+            continue
+        version = ep.dist.version if ep.dist is not None else "unknown"
+        yield PluginInfo(ep.name, package, version), ep.load
+    if allowed:
+        found = {ep.name for ep in entry_points} | {ep.dist.name for ep in entry_points if ep.dist is not None}
+        for name in sorted(allowed - found):
+            info = PluginInfo(name, "", "", loaded=False)
+            info.problems.append(f"{ALLOW_LIST_ENV} names {name!r} but no installed plugin has that name")
+            yield info, lambda: None
+
+    for directory in plugins_dirs:
+        for path in sorted(Path(directory).glob("*.py")):
+            yield PluginInfo(path.stem, f"file:{path.parent}", "local"), lambda p=path: _load_module_file(p)
+
+
+def load_registry(plugins_dirs: Iterable[Path | str] = (), extra: Iterable[object] = ()) -> Registry:
+    """Import every plugin, call its hooks with a validating ``register``, return the result.
+
+    ``extra`` adds plugin objects directly (tests use it to register fixtures).
+    """
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    registry = Registry()
+    loaded: list[tuple[PluginInfo, object]] = []
+
+    candidates = list(_candidates(Path(d) for d in plugins_dirs))
+    for i, obj in enumerate(extra):
+        name = getattr(obj, "__name__", None) or f"extra-{i}"
+        candidates.append((PluginInfo(name, "extra", "local"), lambda o=obj: o))
+
+    for info, load in candidates:
+        registry.plugins.append(info)
+        if not info.loaded:
+            continue
+        try:
+            plugin = load()
+            manager.register(plugin, name=f"{info.package}:{info.name}")
+        except Exception as exc:
+            info.loaded = False
+            message = _import_error(exc) if not isinstance(exc, pluggy.PluginValidationError) else str(exc)
+            info.problems.append(message)
+            continue
+        info.hooks = sorted(h.name for h in manager.get_hookcallers(plugin) or [])
+        loaded.append((info, plugin))
+
+    for hook_name, (category, spec_type) in HOOKS.items():
+        for info, plugin in loaded:
+            if hook_name in info.hooks:
+                _call_hook(registry, info, plugin, hook_name, category, spec_type)
+    return registry
+
+
+def _call_hook(
+    registry: Registry, info: PluginInfo, plugin: object, hook_name: str, category: str, spec_type: type
+) -> None:
+    table = registry.table(category)
+
+    def register(spec: object) -> None:
+        if not isinstance(spec, spec_type):
+            raise InvalidSpec(f"{hook_name} was handed {type(spec).__name__}, expected {spec_type.__name__}")
+        spec.validate()
+        if spec.name in table:
+            first = registry.providers[(category, spec.name)]
+            raise InvalidSpec(
+                f"{category} {spec.name!r} is already registered by {first.name} ({first.package} {first.version}); "
+                f"{info.name} ({info.package} {info.version}) cannot register it again: rename one of them"
+            )
+        table[spec.name] = spec  # type: ignore[index]
+        registry.providers[(category, spec.name)] = info
+
+    def checked_register(spec: object) -> None:
+        try:
+            register(spec)
+        except InvalidSpec as exc:
+            info.problems.append(f"rejected {category}: {exc}")
+
+    try:
+        getattr(plugin, hook_name)(register=checked_register)
+    except Exception as exc:
+        info.problems.append(f"{hook_name} raised {type(exc).__name__}: {exc}")

@@ -1,0 +1,231 @@
+"""The things plugins register: suites, models, methods, and the metrics suites declare.
+
+Every type here is plain data plus a callable, so a plugin author can build one
+in a few lines and the host can validate it before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from harness.grid import Cell
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+Shape = Literal["scalar", "sample", "curve", "matrix"]
+SHAPES: tuple[str, ...] = ("scalar", "sample", "curve", "matrix")
+PROFILES: tuple[str, ...] = ("quick", "full")
+
+
+class InvalidSpec(ValueError):
+    """A plugin handed the host something it cannot use; the message says what and how to fix it."""
+
+
+def check_slug(what: str, name: object) -> None:
+    """Names become file names, URL parts and database keys, so they must be slugs."""
+    if not isinstance(name, str) or not SLUG.match(name):
+        raise InvalidSpec(
+            f"{what} name {name!r} is not a slug: use 1-64 lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+
+
+def _check_version(what: str, version: object) -> None:
+    if not isinstance(version, str) or not version.strip():
+        raise InvalidSpec(f"{what} needs a non-empty version string (bump it whenever its results change)")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number (or array of numbers) a suite reports for each cell.
+
+    ``shape`` says what a cell returns for it: ``scalar`` one float, ``sample`` one
+    float per evaluated sample (so CIs and paired tests use the samples), ``curve``
+    values along a step axis (checkpoints), ``matrix`` a 2-D array (an accuracy matrix).
+    Only ``scalar`` and ``sample`` metrics are ranked.
+    """
+
+    name: str
+    higher_is_better: bool
+    unit: str = ""
+    meaning: str = ""
+    shape: Shape = "sample"
+    formula: str = ""
+    reference: str = ""
+
+    def validate(self) -> None:
+        check_slug("metric", self.name)
+        if self.shape not in SHAPES:
+            raise InvalidSpec(f"metric {self.name!r} has shape {self.shape!r}; use one of {', '.join(SHAPES)}")
+        if not isinstance(self.higher_is_better, bool):
+            raise InvalidSpec(f"metric {self.name!r}: higher_is_better must be True or False")
+
+    @property
+    def rankable(self) -> bool:
+        return self.shape in ("scalar", "sample")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A data set or system a suite evaluates on.
+
+    ``fingerprint`` returns a hash of the task's data; it enters every cell key so
+    that changed data re-runs its cells. Tasks whose data is fixed by the suite
+    version alone may leave it out.
+    """
+
+    name: str
+    description: str = ""
+    fingerprint: Callable[[], str] | None = None
+
+    def data_fingerprint(self) -> str:
+        return self.fingerprint() if self.fingerprint is not None else ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a run does: the seeds it uses and the suite's knobs (sample counts...)."""
+
+    seeds: tuple[int, ...]
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model a plugin offers; ``load`` builds it (the suite that consumes its kind calls it)."""
+
+    name: str
+    kind: type
+    version: str
+    load: Callable[..., Any]
+    description: str = ""
+    tasks: tuple[str, ...] | None = None
+
+    def validate(self) -> None:
+        _validate_entry(self, "model")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method a plugin offers (an attribution method, a quantizer, a CL strategy...)."""
+
+    name: str
+    kind: type
+    version: str
+    load: Callable[..., Any]
+    description: str = ""
+    tasks: tuple[str, ...] | None = None
+
+    def validate(self) -> None:
+        _validate_entry(self, "method")
+
+
+def _validate_entry(spec: ModelSpec | MethodSpec, what: str) -> None:
+    check_slug(what, spec.name)
+    _check_version(f"{what} {spec.name!r}", spec.version)
+    if not isinstance(spec.kind, type):
+        raise InvalidSpec(f"{what} {spec.name!r}: kind must be a Protocol class, got {spec.kind!r}")
+    if not callable(spec.load):
+        raise InvalidSpec(f"{what} {spec.name!r}: load must be callable")
+    if spec.tasks is not None and (isinstance(spec.tasks, str) or not all(isinstance(t, str) for t in spec.tasks)):
+        raise InvalidSpec(f"{what} {spec.name!r}: tasks must be a tuple of task names or None for all")
+
+
+def kind_name(kind: type | None) -> str:
+    return "" if kind is None else kind.__name__
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A reliability question, its tasks, its metrics, and how to evaluate one cell.
+
+    ``model_kind`` / ``method_kind`` are the Protocol classes the suite consumes;
+    ``None`` means the suite's entries have no such side (sycophancy ranks models
+    alone, uq ranks methods alone). ``evaluate(cell)`` returns a mapping from metric
+    name to a float, a 1-D array of per-sample values, a :class:`Curve` or a 2-D array.
+    """
+
+    name: str
+    version: str
+    title: str
+    description: str
+    tasks: tuple[Task, ...]
+    metrics: tuple[Metric, ...]
+    primary_metric: str
+    profiles: Mapping[str, Profile]
+    evaluate: Callable[[Cell], Mapping[str, Any]]
+    model_kind: type | None = None
+    method_kind: type | None = None
+    references: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        check_slug("suite", self.name)
+        _check_version(f"suite {self.name!r}", self.version)
+        if not self.tasks:
+            raise InvalidSpec(f"suite {self.name!r} declares no tasks")
+        _check_unique(f"suite {self.name!r} task", [t.name for t in self.tasks])
+        for task in self.tasks:
+            check_slug("task", task.name)
+        if not self.metrics:
+            raise InvalidSpec(f"suite {self.name!r} declares no metrics")
+        for metric in self.metrics:
+            metric.validate()
+        _check_unique(f"suite {self.name!r} metric", [m.name for m in self.metrics])
+        primary = self.metric(self.primary_metric) if self.primary_metric in self.metric_names else None
+        if primary is None or not primary.rankable:
+            raise InvalidSpec(
+                f"suite {self.name!r}: primary_metric {self.primary_metric!r} must name one of its "
+                "scalar or per-sample metrics"
+            )
+        if self.model_kind is None and self.method_kind is None:
+            raise InvalidSpec(f"suite {self.name!r} needs a model_kind, a method_kind, or both")
+        for profile in PROFILES:
+            if profile not in self.profiles:
+                raise InvalidSpec(f"suite {self.name!r} must define the {profile!r} profile")
+        for pname, profile in self.profiles.items():
+            if not profile.seeds or not all(isinstance(s, int) for s in profile.seeds):
+                raise InvalidSpec(f"suite {self.name!r} profile {pname!r} needs a non-empty tuple of integer seeds")
+        if not callable(self.evaluate):
+            raise InvalidSpec(f"suite {self.name!r}: evaluate must be callable")
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics)
+
+    def metric(self, name: str) -> Metric:
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise KeyError(name)
+
+    def task(self, name: str) -> Task:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(name)
+
+    def accepts(self, spec: ModelSpec | MethodSpec | None, kind: type | None, task: str) -> bool:
+        """Whether ``spec`` can fill the side whose kind is ``kind`` on ``task``."""
+        if kind is None or spec is None:
+            return kind is None and spec is None
+        return spec.kind is kind and (spec.tasks is None or task in spec.tasks)
+
+
+def _check_unique(what: str, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidSpec(f"{what} {name!r} is declared twice")
+        seen.add(name)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Values of a metric along a step axis (training step, checkpoint, noise level)."""
+
+    steps: Sequence[float]
+    values: Sequence[float]

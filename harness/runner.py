@@ -1,0 +1,138 @@
+"""Run a planned grid: skip what is stored, execute the rest, store each cell as it finishes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from harness import provenance
+from harness.executors import Outcome, SerialExecutor
+from harness.grid import Cell, canonical_json
+from harness.plugins import Registry
+from harness.store import CellRecord, Store
+
+
+@dataclass
+class RunSummary:
+    """How a run went; ``failed`` keeps each failed cell with its outcome."""
+
+    run_id: str
+    db: Path
+    planned: int
+    skipped: int
+    ran: int = 0
+    failed: list[tuple[Cell, Outcome]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+
+def _plugin_label(registry: Registry, category: str, name: str) -> str:
+    if not name:
+        return ""
+    info = registry.provider(category, name)
+    return f"{info.package}=={info.version}:{info.name}"
+
+
+def _record(cell: Cell, outcome: Outcome, run_id: str, registry: Registry) -> CellRecord:
+    return CellRecord(
+        key=cell.key,
+        run_id=run_id,
+        suite=cell.suite.name,
+        suite_version=cell.suite.version,
+        task=cell.task.name,
+        data_fingerprint=cell.data_fingerprint,
+        model=cell.model_name,
+        model_version=cell.model.version if cell.model else "",
+        method=cell.method_name,
+        method_version=cell.method.version if cell.method else "",
+        seed=cell.seed,
+        profile=cell.profile,
+        config=canonical_json(cell.config),
+        suite_plugin=_plugin_label(registry, "suite", cell.suite.name),
+        model_plugin=_plugin_label(registry, "model", cell.model_name),
+        method_plugin=_plugin_label(registry, "method", cell.method_name),
+        status=outcome.status,
+        error=outcome.error,
+        detail=outcome.detail,
+        duration_s=outcome.duration_s,
+    )
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+    )
+
+
+def run_cells(
+    registry: Registry,
+    cells: Sequence[Cell],
+    store: Store,
+    executor: SerialExecutor | None = None,
+    argv: Sequence[str] = (),
+    console: Console | None = None,
+    show_progress: bool = True,
+    fail_fast: bool = False,
+) -> RunSummary:
+    """Execute every cell of ``cells`` not already stored ``ok``; write each outcome at once."""
+    executor = executor or SerialExecutor()
+    console = console or Console(stderr=True)
+    run_id = uuid.uuid4().hex
+    store.begin_run(run_id, provenance.collect(registry, argv))
+    for suite in {c.suite.name: c.suite for c in cells}.values():
+        store.record_suite(suite)
+
+    done = store.ok_keys(c.key for c in cells)
+    todo = list({c.key: c for c in cells if c.key not in done}.values())
+    summary = RunSummary(run_id, store.path, planned=len(cells), skipped=len(cells) - len(todo))
+
+    status = "finished"
+    try:
+        with _progress(console) if show_progress else _NoProgress() as bar:
+            job = bar.add_task("cells", total=len(todo), current="")
+            for cell, outcome in executor.map(todo):
+                store.write_cell(_record(cell, outcome, run_id, registry), outcome.scores)
+                summary.ran += 1
+                if outcome.status != "ok":
+                    summary.failed.append((cell, outcome))
+                bar.update(job, advance=1, current=cell.label)
+                if fail_fast and summary.failed:
+                    status = "failed-fast"
+                    break
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        status = "interrupted"
+        raise
+    finally:
+        store.finish_run(run_id, status, summary.ran, summary.skipped, len(summary.failed))
+    return summary
+
+
+class _NoProgress:
+    """Stands in for a progress bar when none is wanted (tests, --quiet)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: object, **kwargs: object) -> int:
+        return 0
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        return None

@@ -1,0 +1,291 @@
+"""The DuckDB store: one file holds every run, cell and score.
+
+Each finished cell is written in one transaction (its row and all its scores, or
+nothing), so a run killed at any point loses only the cells in flight. DuckDB
+lets one process open a file for writing; a second run is told which process
+holds it instead of being shown DuckDB's lock error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from harness.errors import UsageError
+from harness.registry import Suite, kind_name
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path("results") / "reliabench.duckdb"
+DB_ENV = "RELIABENCH_DB"
+
+SCORE_COLUMNS = ("cell_key", "metric", "sample", "step", "row", "col", "value")
+
+SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
+    argv VARCHAR, git_sha VARCHAR, python VARCHAR, torch VARCHAR, harness_version VARCHAR,
+    host VARCHAR, plugins VARCHAR, ran INTEGER, skipped INTEGER, failed INTEGER
+);
+CREATE TABLE suites (
+    suite VARCHAR, suite_version VARCHAR, title VARCHAR, description VARCHAR, primary_metric VARCHAR,
+    model_kind VARCHAR, method_kind VARCHAR, refs VARCHAR, tasks VARCHAR,
+    PRIMARY KEY (suite, suite_version)
+);
+CREATE TABLE metrics (
+    suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
+    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR,
+    PRIMARY KEY (suite, suite_version, metric)
+);
+CREATE TABLE cells (
+    key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, task VARCHAR,
+    data_fingerprint VARCHAR, model VARCHAR, model_version VARCHAR, method VARCHAR, method_version VARCHAR,
+    seed INTEGER, profile VARCHAR, config VARCHAR, suite_plugin VARCHAR, model_plugin VARCHAR,
+    method_plugin VARCHAR, status VARCHAR, error VARCHAR, detail VARCHAR, duration_s DOUBLE,
+    finished_at TIMESTAMPTZ
+);
+CREATE TABLE scores (
+    cell_key VARCHAR, metric VARCHAR, sample INTEGER, step DOUBLE, "row" INTEGER, col INTEGER, value DOUBLE
+);
+CREATE INDEX scores_cell ON scores (cell_key);
+"""
+
+# Statements that bring a database from schema version N to N + 1.
+MIGRATIONS: dict[int, str] = {}
+
+CELL_COLUMNS = (
+    "key", "run_id", "suite", "suite_version", "task", "data_fingerprint", "model", "model_version",
+    "method", "method_version", "seed", "profile", "config", "suite_plugin", "model_plugin",
+    "method_plugin", "status", "error", "detail", "duration_s", "finished_at",
+)  # fmt: skip
+
+
+class DatabaseBusy(UsageError):
+    """Another process holds the database open for writing."""
+
+
+def default_db() -> Path:
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise UsageError(f"cannot open results database {path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", str(exc))
+                holder = f" (pid {pid.group(1)})" if pid else ""
+                raise DatabaseBusy(
+                    f"database {path} is in use by another run{holder}; wait for it to finish, "
+                    "pass --wait SECONDS, or use another --db"
+                ) from None
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise UsageError(f"{path} is not a readable reliabench database: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """One cell's row in ``cells``: its axes, versions, provenance and outcome."""
+
+    key: str
+    run_id: str
+    suite: str
+    suite_version: str
+    task: str
+    data_fingerprint: str
+    model: str
+    model_version: str
+    method: str
+    method_version: str
+    seed: int
+    profile: str
+    config: str
+    suite_plugin: str
+    model_plugin: str
+    method_plugin: str
+    status: str
+    error: str
+    detail: str
+    duration_s: float
+
+
+class Store:
+    """A connection to the results database; use as a context manager."""
+
+    def __init__(self, path: Path | str | None = None, read_only: bool = False, wait_s: float = 0.0):
+        self.path = Path(path) if path is not None else default_db()
+        if read_only and not self.path.exists():
+            raise UsageError(f"no results database at {self.path}; run `reliabench run` first or pass --db")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = _connect(self.path, read_only, wait_s)
+        self._prepare_schema(read_only)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema -------------------------------------------------------------------------
+    def _prepare_schema(self, read_only: bool) -> None:
+        tables = {row[0] for row in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "meta" not in tables:
+            if tables:
+                raise UsageError(f"{self.path} is a DuckDB file but not a reliabench database; pass another --db")
+            if read_only:
+                raise UsageError(f"{self.path} holds no reliabench results yet")
+            with self._transaction():
+                self.con.execute(SCHEMA)
+                self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            return
+        version = int(self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise UsageError(
+                f"{self.path} was written by a newer reliabench (schema {version}, this one reads up to "
+                f"{SCHEMA_VERSION}); upgrade reliabench"
+            )
+        if version < SCHEMA_VERSION:
+            if read_only:
+                raise UsageError(f"{self.path} uses an old schema ({version}); open it once with `reliabench run`")
+            with self._transaction():
+                for step in range(version, SCHEMA_VERSION):
+                    self.con.execute(MIGRATIONS[step])
+                self.con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+
+    def _transaction(self):
+        return _Transaction(self.con)
+
+    # -- writes -------------------------------------------------------------------------
+    def begin_run(self, run_id: str, provenance: Mapping[str, Any]) -> None:
+        self.con.execute(
+            "INSERT INTO runs (run_id, started_at, status, argv, git_sha, python, torch, harness_version, host, "
+            "plugins) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id, _now(), json.dumps(provenance["argv"]), provenance["git_sha"], provenance["python"],
+                provenance["torch"], provenance["harness_version"], provenance["host"],
+                json.dumps(provenance["plugins"]),
+            ],
+        )  # fmt: skip
+
+    def finish_run(self, run_id: str, status: str, ran: int, skipped: int, failed: int) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, ran = ?, skipped = ?, failed = ? WHERE run_id = ?",
+            [_now(), status, ran, skipped, failed, run_id],
+        )
+
+    def record_suite(self, suite: Suite) -> None:
+        """Keep the suite's declarations beside its numbers, so reading needs no plugin."""
+        with self._transaction():
+            self.con.execute(
+                "INSERT OR REPLACE INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    suite.name, suite.version, suite.title, suite.description, suite.primary_metric,
+                    kind_name(suite.model_kind), kind_name(suite.method_kind), json.dumps(list(suite.references)),
+                    json.dumps({t.name: t.description for t in suite.tasks}),
+                ],
+            )  # fmt: skip
+            self.con.executemany(
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [suite.name, suite.version, m.name, m.higher_is_better, m.unit, m.meaning, m.shape,
+                     m.formula, m.reference]
+                    for m in suite.metrics
+                ],
+            )  # fmt: skip
+
+    def write_cell(self, record: CellRecord, scores: pd.DataFrame | None) -> None:
+        """Replace whatever is stored under the cell's key with this outcome, atomically."""
+        row = [getattr(record, c) for c in CELL_COLUMNS if c != "finished_at"] + [_now()]
+        with self._transaction():
+            self.con.execute("DELETE FROM scores WHERE cell_key = ?", [record.key])
+            self.con.execute("DELETE FROM cells WHERE key = ?", [record.key])
+            self.con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(CELL_COLUMNS))})", row)
+            if scores is not None and len(scores):
+                self.con.register("pending_scores", scores)
+                try:
+                    self.con.execute(f"INSERT INTO scores SELECT {', '.join(_quoted(SCORE_COLUMNS))} FROM pending_scores")
+                finally:
+                    self.con.unregister("pending_scores")
+
+    # -- reads --------------------------------------------------------------------------
+    def ok_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = pd.DataFrame({"key": list(keys)})
+        self.con.register("wanted_keys", wanted)
+        try:
+            rows = self.con.execute(
+                "SELECT c.key FROM cells c JOIN wanted_keys w USING (key) WHERE c.status = 'ok'"
+            ).fetchall()
+        finally:
+            self.con.unregister("wanted_keys")
+        return {r[0] for r in rows}
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    def results(self, suite: str | None = None) -> pd.DataFrame:
+        """Every score of every ``ok`` cell, joined with the cell's axes."""
+        where = "WHERE c.status = 'ok'" + (" AND c.suite = ?" if suite else "")
+        return self.query(
+            "SELECT c.suite, c.suite_version, c.task, c.model, c.method, c.seed, c.profile, s.metric, s.sample, "
+            's.step, s."row", s.col, s.value, c.key AS cell_key, c.run_id '
+            f"FROM scores s JOIN cells c ON s.cell_key = c.key {where}",
+            [suite] if suite else [],
+        )
+
+    def cells(self, suite: str | None = None) -> pd.DataFrame:
+        where = "WHERE suite = ?" if suite else ""
+        return self.query(f"SELECT * FROM cells {where} ORDER BY suite, task, model, method, seed", [suite] if suite else [])
+
+    def suites(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM suites ORDER BY suite, suite_version")
+
+    def metrics(self, suite: str | None = None) -> pd.DataFrame:
+        where = "WHERE suite = ?" if suite else ""
+        return self.query(f"SELECT * FROM metrics {where} ORDER BY suite, metric", [suite] if suite else [])
+
+    def runs(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM runs ORDER BY started_at")
+
+
+def _quoted(columns: Iterable[str]) -> list[str]:
+    return [f'"{c}"' for c in columns]
+
+
+class _Transaction:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def load_results(db: Path | str | None = None, suite: str | None = None) -> pd.DataFrame:
+    """All stored scores of successful cells as a pandas DataFrame (one row per value)."""
+    with Store(db, read_only=True) as store:
+        return store.results(suite)

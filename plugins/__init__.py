@@ -1,0 +1,1 @@
+"""Built-in models and methods; each module is a reliabench plugin listed in harness.plugins.DEFAULT_PLUGINS."""

@@ -1,0 +1,60 @@
+"""Shared fixtures: a registry with the toy suite, a fresh database, and a CLI runner.
+
+Installed third-party plugins never leak into tests: RELIABENCH_PLUGINS is set
+empty, so only the defaults and what a test registers itself are loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "plugin_fixtures"
+os.environ["RELIABENCH_PLUGINS"] = ""
+os.environ["COLUMNS"] = "200"  # rich tables wide enough to read in assertions
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("RELIABENCH_PLUGINS", "")
+    monkeypatch.delenv("RELIABENCH_DB", raising=False)
+    monkeypatch.delenv("TOY_SLEEP", raising=False)
+
+
+@pytest.fixture
+def registry():
+    from harness.plugins import load_registry
+
+    return load_registry([FIXTURES])
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "results.duckdb"
+
+
+@pytest.fixture
+def cli_run(db, capsys):
+    """Run the CLI in-process with the toy plugins, as a user would; return (exit code, output)."""
+    from harness.cli import main
+
+    def invoke(*args: str, with_db: bool = True) -> tuple[int, str]:
+        argv = ["--plugins-dir", str(FIXTURES), *args]
+        if with_db and args and args[0] in ("run", "leaderboard", "export"):
+            argv += ["--db", str(db)]
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return invoke
+
+
+def reliabench_exe() -> str:
+    """The console script beside the interpreter running the tests."""
+    return str(Path(sys.executable).with_name("reliabench"))

@@ -1,0 +1,99 @@
+"""A small but complete suite for testing the harness: scorers drawn around known offsets.
+
+Every scorer of one seed shares the same noise, so differences between them are
+exact and the paired statistics have a known answer. ``TOY_SLEEP`` slows each cell
+(for kill-and-resume tests).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from harness import Curve, MethodSpec, Metric, Profile, Suite, Task, hookimpl
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    def scores(self, noise: np.ndarray) -> object: ...
+
+
+class Offset:
+    def __init__(self, offset: float):
+        self.offset = offset
+
+    def scores(self, noise: np.ndarray) -> np.ndarray:
+        return noise + self.offset
+
+
+def evaluate(cell):
+    time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
+    n = cell.config["n"]
+    noise = np.random.default_rng([cell.seed, len(cell.task.name)]).normal(size=n)
+    values = cell.method.load().scores(noise)
+    result = {"score": values}
+    if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
+        masked = np.ma.masked_array(np.outer(values[:3], values[:3]), mask=np.triu(np.ones((3, 3)), 1))
+        result |= {"total": float(values.sum()), "trace": Curve([0.0, 10.0, 20.0], values[:3]), "matrix": masked}
+    return result
+
+
+TOY = Suite(
+    name="toy",
+    version="1",
+    title="Toy suite",
+    description="Scores drawn around each scorer's offset; higher is better.",
+    tasks=(Task("small", "eight samples"), Task("tiny-data", "the same, another seed stream")),
+    metrics=(
+        Metric("score", True, meaning="per-sample score"),
+        Metric("total", True, shape="scalar", meaning="sum of the scores"),
+        Metric("trace", True, shape="curve", meaning="first three scores along steps"),
+        Metric("matrix", True, shape="matrix", meaning="outer product, lower triangle"),
+    ),
+    primary_metric="score",
+    profiles={"quick": Profile(seeds=(0, 1), config={"n": 8}), "full": Profile(seeds=(0, 1, 2), config={"n": 16})},
+    evaluate=evaluate,
+    method_kind=Scorer,
+)
+
+OFFSETS = {"good": 1.0, "fair": 0.5, "bad": 0.0}
+
+
+class Raises:
+    def scores(self, noise):
+        raise ValueError("boom: this method always fails")
+
+
+class ReturnsNaN:
+    def scores(self, noise):
+        return np.where(np.arange(len(noise)) == 2, np.nan, noise)
+
+
+class WrongShape:
+    def scores(self, noise):
+        return np.stack([noise, noise])
+
+
+class NotANumber:
+    def scores(self, noise):
+        return "high"
+
+
+FAULTY = {"raises": Raises, "nan": ReturnsNaN, "wrong-shape": WrongShape, "text": NotANumber}
+HEALTHY = tuple(OFFSETS)
+
+
+@hookimpl
+def register_suites(register):
+    register(TOY)
+
+
+@hookimpl
+def register_methods(register):
+    for name, offset in OFFSETS.items():
+        register(MethodSpec(name, Scorer, "1", lambda o=offset: Offset(o), description=f"offset {offset}"))
+    for name, cls in FAULTY.items():
+        register(MethodSpec(name, Scorer, "1", cls, description="fails on purpose"))
