@@ -50,16 +50,21 @@ def _names(text: str | None) -> list[str] | None:
 
 
 db_option = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help=f"Results database (default: ${DB_ENV} or {default_db()}).",
-)  # fmt: skip
+)
 
 
 @click.group(cls=SuggestingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--plugins-dir", "plugins_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+    "--plugins-dir",
+    "plugins_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Also load every .py file in this folder as a plugin (repeatable); handy while writing one.",
-)  # fmt: skip
+)
 @click.version_option(package_name="reliabench")
 @click.pass_context
 def cli(ctx: click.Context, plugins_dirs: tuple[Path, ...]) -> None:
@@ -97,9 +102,14 @@ def suites(ctx: click.Context) -> None:
     table = Table("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric")
     for suite in registry.suites.values():
         table.add_row(
-            suite.name, suite.version, suite.title, kind_name(suite.model_kind), kind_name(suite.method_kind),
-            ", ".join(t.name for t in suite.tasks), suite.primary_metric,
-        )  # fmt: skip
+            suite.name,
+            suite.version,
+            suite.title,
+            kind_name(suite.model_kind),
+            kind_name(suite.method_kind),
+            ", ".join(t.name for t in suite.tasks),
+            suite.primary_metric,
+        )
     console.print(table)
 
 
@@ -132,8 +142,13 @@ def methods(ctx: click.Context) -> None:
 @click.option("--model", help="Comma-separated models (default: all the suites accept).")
 @click.option("--method", help="Comma-separated methods (default: all the suites accept).")
 @click.option("--seeds", help="Seeds to run, e.g. 0,1,2 or 0-4 (default: the profile's).")
-@click.option("--profile", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="How much work: quick for a first look, full for the published leaderboard.")  # fmt: skip
+@click.option(
+    "--profile",
+    type=click.Choice(["quick", "full"]),
+    default="quick",
+    show_default=True,
+    help="How much work: quick for a first look, full for the published leaderboard.",
+)
 @db_option
 @click.option("--wait", type=float, default=0.0, help="Seconds to wait if another run holds the database.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (and what is already stored) and stop.")
@@ -154,17 +169,23 @@ def run(ctx: click.Context, suite, task, model, method, seeds, profile, db, wait
         console.print("nothing to run: no suites are registered (see `reliabench plugins`)")
         return
     cells = plan_grid(
-        registry, _names(suite), _names(task), _names(model), _names(method),
-        parse_seeds(seeds) if seeds else None, profile,
-    )  # fmt: skip
+        registry,
+        _names(suite),
+        _names(task),
+        _names(model),
+        _names(method),
+        parse_seeds(seeds) if seeds else None,
+        profile,
+    )
     if not cells:
         raise UsageError("the plan is empty: no suite accepts that combination of task, model and method")
     if dry_run:
         _print_plan(cells, db)
         return
     with Store(db, wait_s=wait) as store:
-        summary = run_cells(registry, cells, store, argv=sys.argv, console=err_console,
-                            show_progress=not quiet, fail_fast=fail_fast)  # fmt: skip
+        summary = run_cells(
+            registry, cells, store, argv=sys.argv, console=err_console, show_progress=not quiet, fail_fast=fail_fast
+        )
     console.print(
         f"ran {summary.ran}, skipped {summary.skipped} (already stored), failed {len(summary.failed)} "
         f"of {summary.planned} cells; results in {summary.db}",
@@ -188,8 +209,14 @@ def _print_plan(cells, db: Path | None) -> None:
             stored = store.ok_keys(c.key for c in cells)
     table = Table("suite", "task", "model", "method", "seed", "stored", title=f"plan: {len(cells)} cells")
     for cell in cells:
-        table.add_row(cell.suite.name, cell.task.name, cell.model_name, cell.method_name, str(cell.seed),
-                      "yes" if cell.key in stored else "")  # fmt: skip
+        table.add_row(
+            cell.suite.name,
+            cell.task.name,
+            cell.model_name,
+            cell.method_name,
+            str(cell.seed),
+            "yes" if cell.key in stored else "",
+        )
     console.print(table)
     console.print(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}")
 
@@ -216,8 +243,16 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
     wide = wide.reindex(columns=tasks + ([boards.OVERALL] if len(tasks) > 1 else []))
     rank = overall["rank"].reindex(wide.index)
     wide.insert(0, "tie group", overall["tie_group"].reindex(wide.index))
-    wide.insert(0, "range", [f"{int(lo)}–{int(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(
-        overall["rank_low"].reindex(wide.index), overall["rank_high"].reindex(wide.index), strict=True)])  # fmt: skip
+    wide.insert(
+        0,
+        "range",
+        [
+            f"{int(lo)}–{int(hi)}" if pd.notna(lo) else "—"
+            for lo, hi in zip(
+                overall["rank_low"].reindex(wide.index), overall["rank_high"].reindex(wide.index), strict=True
+            )
+        ],
+    )
     wide.insert(0, "rank", rank)
     wide = wide.sort_values(["rank"], na_position="last")
     wide["rank"] = [str(int(r)) if pd.notna(r) else "—" for r in wide["rank"]]
@@ -229,8 +264,14 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
 @click.option("--suite", required=True, help="The suite to rank.")
 @click.option("--metric", help="Metric to rank by (default: the suite's primary metric).")
 @click.option("--profile", type=click.Choice(["quick", "full"]), help="Profile (default: full if stored, else quick).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
-              show_default=True, help="table and markdown show one row per entry; csv and json every task row.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="table and markdown show one row per entry; csv and json every task row.",
+)
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
 @db_option
 def leaderboard_command(suite, metric, profile, fmt, boot, db) -> None:
@@ -270,18 +311,26 @@ def _markdown(frame: pd.DataFrame) -> str:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json"]), default="parquet", show_default=True)
 @click.option("--suite", help="Only this suite.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (default: results/reliabench-scores.<format>).")  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: results/reliabench-scores.<format>).",
+)
 @db_option
 def export(fmt, suite, out, db) -> None:
     """Write every stored score with its cell's axes and versions to one file."""
     with Store(db, read_only=True) as store:
         if suite and store.cells(suite).empty:
             raise UsageError(f"no stored results for suite {suite!r}")
-        frame = store.results(suite).merge(
-            store.cells(suite)[["key", "model_version", "method_version", "data_fingerprint", "config"]],
-            left_on="cell_key", right_on="key",
-        ).drop(columns="key")  # fmt: skip
+        frame = (
+            store.results(suite)
+            .merge(
+                store.cells(suite)[["key", "model_version", "method_version", "data_fingerprint", "config"]],
+                left_on="cell_key",
+                right_on="key",
+            )
+            .drop(columns="key")
+        )
     out = out or Path("results") / f"reliabench-scores.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":

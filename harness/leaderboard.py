@@ -17,9 +17,25 @@ from harness.store import Store
 
 OVERALL = "overall"
 COLUMNS = [
-    "suite", "suite_version", "profile", "metric", "task", "entry", "model", "method", "mean", "ci_low",
-    "ci_high", "rank", "rank_low", "rank_high", "tie_group", "n_seeds", "n_values", "failed_cells",
-]  # fmt: skip
+    "suite",
+    "suite_version",
+    "profile",
+    "metric",
+    "task",
+    "entry",
+    "model",
+    "method",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "rank",
+    "rank_low",
+    "rank_high",
+    "tie_group",
+    "n_seeds",
+    "n_values",
+    "failed_cells",
+]
 
 
 def entry_label(model: str, method: str) -> str:
@@ -62,7 +78,9 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
         with_ok = set(cells.loc[cells["status"] == "ok", "profile"]) or profiles
         profile = "full" if "full" in with_ok else sorted(with_ok)[0]
     elif profile not in profiles:
-        raise UsageError(f"suite {suite!r} {version} has no results for profile {profile!r}; stored: {sorted(profiles)}")
+        raise UsageError(
+            f"suite {suite!r} {version} has no results for profile {profile!r}; stored: {sorted(profiles)}"
+        )
     cells = cells[cells["profile"] == profile]
     scores = store.results(suite)
     scores = scores[(scores["suite_version"] == version) & (scores["profile"] == profile)]
@@ -88,8 +106,9 @@ def _ranking_frame(ranking: stats.Ranking, task: str) -> pd.DataFrame:
     return frame
 
 
-def rank_slice(part: SuiteSlice, metric: str | None = None, n_boot: int = stats.N_BOOT, seed: int = 0,
-               level: float = stats.LEVEL) -> tuple[pd.DataFrame, stats.Ranking | None]:  # fmt: skip
+def rank_slice(
+    part: SuiteSlice, metric: str | None = None, n_boot: int = stats.N_BOOT, seed: int = 0, level: float = stats.LEVEL
+) -> tuple[pd.DataFrame, stats.Ranking | None]:
     """Leaderboard rows (one per entry and task, plus task 'overall') and the overall ranking.
 
     The overall estimate of an entry is the mean of its per-task means, over the
@@ -127,9 +146,11 @@ def rank_slice(part: SuiteSlice, metric: str | None = None, n_boot: int = stats.
             overall = stats.rank(common, mean, draws, higher, level)
             frames.append(_ranking_frame(overall, OVERALL))
             counts.append(
-                rows[rows["entry"].isin(common)].groupby("entry")
-                .agg(n_seeds=("seed", "nunique"), n_values=("value", "size")).assign(task=OVERALL)
-            )  # fmt: skip
+                rows[rows["entry"].isin(common)]
+                .groupby("entry")
+                .agg(n_seeds=("seed", "nunique"), n_values=("value", "size"))
+                .assign(task=OVERALL)
+            )
 
     board = _with_failures(part, frames, counts)
     board.insert(0, "metric", metric)
@@ -141,7 +162,9 @@ def rank_slice(part: SuiteSlice, metric: str | None = None, n_boot: int = stats.
 
 def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], counts: list[pd.DataFrame]) -> pd.DataFrame:
     """Join sample counts and failed-cell counts; entries that only failed still get a row."""
-    cells = part.cells.assign(entry=[entry_label(m, x) for m, x in zip(part.cells["model"], part.cells["method"], strict=True)])
+    cells = part.cells.assign(
+        entry=[entry_label(m, x) for m, x in zip(part.cells["model"], part.cells["method"], strict=True)]
+    )
     sides = cells.drop_duplicates("entry").set_index("entry")[["model", "method"]]
     failed = cells[cells["status"] != "ok"].groupby(["task", "entry"]).size().rename("failed_cells").reset_index()
     failed_total = failed.groupby("entry")["failed_cells"].sum().reset_index().assign(task=OVERALL)
@@ -162,8 +185,9 @@ def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], counts: list[pd
     return board.drop(columns="_overall_last").reset_index(drop=True)
 
 
-def leaderboard(store: Store, suite: str, metric: str | None = None, profile: str | None = None,
-                n_boot: int = stats.N_BOOT) -> pd.DataFrame:  # fmt: skip
+def leaderboard(
+    store: Store, suite: str, metric: str | None = None, profile: str | None = None, n_boot: int = stats.N_BOOT
+) -> pd.DataFrame:
     """The ranked leaderboard of one suite, straight from the store."""
     board, _ = rank_slice(load_slice(store, suite, profile), metric, n_boot)
     return board

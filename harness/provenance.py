@@ -28,7 +28,11 @@ def git_sha(root: Path = PROJECT_ROOT) -> str:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=5
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
@@ -44,7 +48,6 @@ def collect(registry: Registry, argv: Sequence[str]) -> dict[str, Any]:
         "harness_version": package_version("reliabench"),
         "host": platform.node(),
         "plugins": [
-            {"name": p.name, "package": p.package, "version": p.version, "loaded": p.loaded}
-            for p in registry.plugins
+            {"name": p.name, "package": p.package, "version": p.version, "loaded": p.loaded} for p in registry.plugins
         ],
     }

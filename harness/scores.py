@@ -70,9 +70,11 @@ def _rows(metric: Metric, value: Any) -> dict[str, np.ndarray]:
         rows, cols = np.indices(values.shape)
         keep = ~np.ma.getmaskarray(values).ravel()
         columns = {
-            "sample": none_i[keep], "step": none_i[keep],
-            "row": rows.ravel()[keep].astype(np.float64), "col": cols.ravel()[keep].astype(np.float64),
-        }  # fmt: skip
+            "sample": none_i[keep],
+            "step": none_i[keep],
+            "row": rows.ravel()[keep].astype(np.float64),
+            "col": cols.ravel()[keep].astype(np.float64),
+        }
         return {**columns, "value": np.ma.getdata(values).ravel()[keep]}
     return {**columns, "value": values.ravel()}
 

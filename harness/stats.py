@@ -97,11 +97,16 @@ class Ranking:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
-                "entry": self.entries, "mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "rank": self.rank, "rank_low": self.rank_low, "rank_high": self.rank_high,
+                "entry": self.entries,
+                "mean": self.mean,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "rank": self.rank,
+                "rank_low": self.rank_low,
+                "rank_high": self.rank_high,
                 "tie_group": self.tie_group,
             }
-        )  # fmt: skip
+        )
 
 
 def tie_groups(mean: np.ndarray, better: np.ndarray, higher_is_better: bool, entries: Sequence[str]) -> np.ndarray:
@@ -117,8 +122,9 @@ def tie_groups(mean: np.ndarray, better: np.ndarray, higher_is_better: bool, ent
     return groups
 
 
-def rank(entries: Sequence[str], mean: np.ndarray, draws: np.ndarray, higher_is_better: bool,
-         level: float = LEVEL) -> Ranking:  # fmt: skip
+def rank(
+    entries: Sequence[str], mean: np.ndarray, draws: np.ndarray, higher_is_better: bool, level: float = LEVEL
+) -> Ranking:
     """Rank = 1 + number of entries significantly better; range = [that, n - number significantly worse]."""
     better = significantly_better(draws, higher_is_better, level)
     n = len(entries)
@@ -126,9 +132,15 @@ def rank(entries: Sequence[str], mean: np.ndarray, draws: np.ndarray, higher_is_
     rank_high = n - better.sum(axis=1)
     low, high = percentile_ci(draws, level)
     return Ranking(
-        list(entries), mean, low, high, rank_low, rank_high,
-        tie_groups(mean, better, higher_is_better, entries), draws,
-    )  # fmt: skip
+        list(entries),
+        mean,
+        low,
+        high,
+        rank_low,
+        rank_high,
+        tie_groups(mean, better, higher_is_better, entries),
+        draws,
+    )
 
 
 def win_rate_draws(draws: np.ndarray, higher_is_better: bool) -> np.ndarray:
@@ -162,7 +174,12 @@ def mean_win_rate(rankings: dict[str, tuple[Ranking, bool]], level: float = LEVE
         stacked = np.mean(totals[entry], axis=0)[:, None]
         low, high = percentile_ci(stacked, level)
         rows.append(
-            {"entry": entry, "win_rate": float(np.mean(points[entry])), "ci_low": float(low[0]),
-             "ci_high": float(high[0]), "n_suites": len(totals[entry])}
-        )  # fmt: skip
+            {
+                "entry": entry,
+                "win_rate": float(np.mean(points[entry])),
+                "ci_low": float(low[0]),
+                "ci_high": float(high[0]),
+                "n_suites": len(totals[entry]),
+            }
+        )
     return pd.DataFrame(rows, columns=["entry", "win_rate", "ci_low", "ci_high", "n_suites"])

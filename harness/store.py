@@ -64,10 +64,28 @@ CREATE INDEX scores_cell ON scores (cell_key);
 MIGRATIONS: dict[int, str] = {}
 
 CELL_COLUMNS = (
-    "key", "run_id", "suite", "suite_version", "task", "data_fingerprint", "model", "model_version",
-    "method", "method_version", "seed", "profile", "config", "suite_plugin", "model_plugin",
-    "method_plugin", "status", "error", "detail", "duration_s", "finished_at",
-)  # fmt: skip
+    "key",
+    "run_id",
+    "suite",
+    "suite_version",
+    "task",
+    "data_fingerprint",
+    "model",
+    "model_version",
+    "method",
+    "method_version",
+    "seed",
+    "profile",
+    "config",
+    "suite_plugin",
+    "model_plugin",
+    "method_plugin",
+    "status",
+    "error",
+    "detail",
+    "duration_s",
+    "finished_at",
+)
 
 
 class DatabaseBusy(UsageError):
@@ -161,7 +179,7 @@ class Store:
                 self.con.execute(SCHEMA)
                 self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
             return
-        version = int(self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        version = int(self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
         if version > SCHEMA_VERSION:
             raise UsageError(
                 f"{self.path} was written by a newer reliabench (schema {version}, this one reads up to "
@@ -184,11 +202,17 @@ class Store:
             "INSERT INTO runs (run_id, started_at, status, argv, git_sha, python, torch, harness_version, host, "
             "plugins) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             [
-                run_id, _now(), json.dumps(provenance["argv"]), provenance["git_sha"], provenance["python"],
-                provenance["torch"], provenance["harness_version"], provenance["host"],
+                run_id,
+                _now(),
+                json.dumps(provenance["argv"]),
+                provenance["git_sha"],
+                provenance["python"],
+                provenance["torch"],
+                provenance["harness_version"],
+                provenance["host"],
                 json.dumps(provenance["plugins"]),
             ],
-        )  # fmt: skip
+        )
 
     def finish_run(self, run_id: str, status: str, ran: int, skipped: int, failed: int) -> None:
         self.con.execute(
@@ -202,19 +226,34 @@ class Store:
             self.con.execute(
                 "INSERT OR REPLACE INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    suite.name, suite.version, suite.title, suite.description, suite.primary_metric,
-                    kind_name(suite.model_kind), kind_name(suite.method_kind), json.dumps(list(suite.references)),
+                    suite.name,
+                    suite.version,
+                    suite.title,
+                    suite.description,
+                    suite.primary_metric,
+                    kind_name(suite.model_kind),
+                    kind_name(suite.method_kind),
+                    json.dumps(list(suite.references)),
                     json.dumps({t.name: t.description for t in suite.tasks}),
                 ],
-            )  # fmt: skip
+            )
             self.con.executemany(
                 "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [suite.name, suite.version, m.name, m.higher_is_better, m.unit, m.meaning, m.shape,
-                     m.formula, m.reference]
+                    [
+                        suite.name,
+                        suite.version,
+                        m.name,
+                        m.higher_is_better,
+                        m.unit,
+                        m.meaning,
+                        m.shape,
+                        m.formula,
+                        m.reference,
+                    ]
                     for m in suite.metrics
                 ],
-            )  # fmt: skip
+            )
 
     def write_cell(self, record: CellRecord, scores: pd.DataFrame | None) -> None:
         """Replace whatever is stored under the cell's key with this outcome, atomically."""
@@ -226,7 +265,9 @@ class Store:
             if scores is not None and len(scores):
                 self.con.register("pending_scores", scores)
                 try:
-                    self.con.execute(f"INSERT INTO scores SELECT {', '.join(_quoted(SCORE_COLUMNS))} FROM pending_scores")
+                    self.con.execute(
+                        f"INSERT INTO scores SELECT {', '.join(_quoted(SCORE_COLUMNS))} FROM pending_scores"
+                    )
                 finally:
                     self.con.unregister("pending_scores")
 
@@ -243,7 +284,7 @@ class Store:
         return {r[0] for r in rows}
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        return self.con.execute(sql, params or []).df()
+        return self.con.sql(sql, params=params or None).to_arrow_table().to_pandas()
 
     def results(self, suite: str | None = None) -> pd.DataFrame:
         """Every score of every ``ok`` cell, joined with the cell's axes."""
@@ -257,7 +298,9 @@ class Store:
 
     def cells(self, suite: str | None = None) -> pd.DataFrame:
         where = "WHERE suite = ?" if suite else ""
-        return self.query(f"SELECT * FROM cells {where} ORDER BY suite, task, model, method, seed", [suite] if suite else [])
+        return self.query(
+            f"SELECT * FROM cells {where} ORDER BY suite, task, model, method, seed", [suite] if suite else []
+        )
 
     def suites(self) -> pd.DataFrame:
         return self.query("SELECT * FROM suites ORDER BY suite, suite_version")

@@ -18,18 +18,26 @@ from harness.plugins import load_registry
 
 def plugin(**hooks) -> types.SimpleNamespace:
     """A plugin object whose hooks are the given functions."""
-    return types.SimpleNamespace(__name__=hooks.pop("name", "test-plugin"), **{k: hookimpl(v) for k, v in hooks.items()})
+    return types.SimpleNamespace(
+        __name__=hooks.pop("name", "test-plugin"), **{k: hookimpl(v) for k, v in hooks.items()}
+    )
 
 
 def toy_suite(**changes) -> Suite:
     from harness.registry import Suite as SuiteType
 
     fields = dict(
-        name="mini", version="1", title="Mini", description="d", tasks=(Task("t"),),
-        metrics=(Metric("m", True),), primary_metric="m",
-        profiles={"quick": Profile((0,)), "full": Profile((0, 1))}, evaluate=lambda cell: {"m": [1.0]},
+        name="mini",
+        version="1",
+        title="Mini",
+        description="d",
+        tasks=(Task("t"),),
+        metrics=(Metric("m", True),),
+        primary_metric="m",
+        profiles={"quick": Profile((0,)), "full": Profile((0, 1))},
+        evaluate=lambda cell: {"m": [1.0]},
         method_kind=object,
-    )  # fmt: skip
+    )
     fields.update(changes)
     return SuiteType(**fields)
 
@@ -139,10 +147,22 @@ def installed_plugin(tmp_path_factory):
     )
     target = root / "site-packages"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(src)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return target
 
 

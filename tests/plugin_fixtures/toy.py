@@ -2,7 +2,7 @@
 
 Every scorer of one seed shares the same noise, so differences between them are
 exact and the paired statistics have a known answer. ``TOY_SLEEP`` slows each cell
-(for kill-and-resume tests).
+and ``TOY_MARKS`` names a file each cell notes its start in (for kill-and-resume tests).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class Offset:
 
 
 def evaluate(cell):
+    if os.environ.get("TOY_MARKS"):
+        with open(os.environ["TOY_MARKS"], "a") as marks:
+            marks.write(cell.key + "\n")
     time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
     n = cell.config["n"]
     noise = np.random.default_rng([cell.seed, len(cell.task.name)]).normal(size=n)

@@ -1,0 +1,217 @@
+"""The runner: resume, version bumps, fault isolation, kill-and-resume, CLI behaviour."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from conftest import FIXTURES, reliabench_exe
+
+from harness.errors import UsageError
+from harness.grid import parse_seeds, plan_grid
+from harness.runner import run_cells
+from harness.store import Store
+
+HEALTHY = ["good", "fair", "bad"]
+
+
+def run(registry, db, **filters):
+    with Store(db) as store:
+        return run_cells(registry, plan_grid(registry, **filters), store, show_progress=False)
+
+
+def test_resume_runs_nothing_the_second_time(registry, db):
+    first = run(registry, db, methods=HEALTHY)
+    assert (first.ran, first.skipped, len(first.failed)) == (12, 0, 0)  # 2 tasks x 3 methods x 2 seeds
+    second = run(registry, db, methods=HEALTHY)
+    assert (second.ran, second.skipped) == (0, 12)
+    with Store(db) as store:
+        assert store.query("SELECT count(*) AS n FROM cells")["n"][0] == 12
+        runs = store.runs()
+    assert runs["ran"].tolist() == [12, 0] and runs["status"].tolist() == ["finished", "finished"]
+
+
+def test_version_bump_reruns_only_its_cells(registry, db):
+    run(registry, db, methods=HEALTHY)
+    registry.methods["fair"] = dataclasses.replace(registry.methods["fair"], version="2")
+    again = run(registry, db, methods=HEALTHY)
+    assert again.ran == 4 and again.skipped == 8
+    with Store(db) as store:
+        versions = store.query("SELECT method_version, count(*) AS n FROM cells WHERE method = 'fair' GROUP BY 1")
+    assert dict(zip(versions["method_version"], versions["n"], strict=True)) == {"1": 4, "2": 4}
+
+
+def test_config_and_seed_enter_the_key(registry):
+    quick = {c.key for c in plan_grid(registry, methods=["good"], profile="quick")}
+    full = {c.key for c in plan_grid(registry, methods=["good"], profile="full")}
+    assert not quick & full, "a different profile config must give different keys"
+    seeds = plan_grid(registry, methods=["good"], seeds=(0, 5))
+    assert len({c.key for c in seeds}) == len(seeds) == 4
+
+
+def test_faulty_plugins_fail_only_their_cells(registry, db):
+    summary = run(registry, db, tasks=["small"], seeds=(0,))
+    failed = {cell.method_name: outcome.error for cell, outcome in summary.failed}
+    assert set(failed) == {"raises", "nan", "wrong-shape", "text"}
+    assert failed["raises"] == "ValueError: boom: this method always fails"
+    assert "non-finite" in failed["nan"] and "'score'" in failed["nan"]
+    assert "declared sample (1-D)" in failed["wrong-shape"] and "(2, 8)" in failed["wrong-shape"]
+    assert "not a number or array" in failed["text"]
+    with Store(db) as store:
+        cells = store.cells("toy").set_index("method")
+        scores = store.results("toy")
+    assert (cells.loc[HEALTHY, "status"] == "ok").all()
+    assert (cells.loc[list(failed), "status"] == "error").all()
+    assert "Traceback" in cells.loc["raises", "detail"]
+    assert set(scores["method"]) == set(HEALTHY), "failed cells store no scores"
+
+
+def test_undeclared_metric_fails_the_cell(registry, db):
+    suite = registry.suites["toy"]
+    registry.suites["toy"] = dataclasses.replace(suite, evaluate=lambda cell: {"score": [1.0], "bogus": 2.0})
+    summary = run(registry, db, methods=["good"], tasks=["small"], seeds=(0,))
+    (_, outcome), *_ = summary.failed
+    assert "metric 'bogus', which suite 'toy' does not declare" in outcome.error
+
+
+def test_failed_cell_is_rerun_and_replaced_without_duplicates(registry, db):
+    suite = registry.suites["toy"]
+    registry.suites["toy"] = dataclasses.replace(suite, evaluate=lambda cell: 1 / 0)
+    assert len(run(registry, db, methods=["good"]).failed) == 4
+    registry.suites["toy"] = suite
+    again = run(registry, db, methods=["good"])
+    assert again.ran == 4 and not again.failed
+    with Store(db) as store:
+        dupes = store.query("SELECT key, count(*) AS n FROM cells GROUP BY key HAVING n > 1")
+        statuses = store.query("SELECT DISTINCT status FROM cells")["status"].tolist()
+    assert dupes.empty and statuses == ["ok"]
+
+
+def test_stored_scores_keep_every_shape(registry, db):
+    run(registry, db, methods=["good"], tasks=["small"], seeds=(0,))
+    with Store(db) as store:
+        scores = store.results("toy")
+    by_metric = dict(list(scores.groupby("metric")))
+    assert by_metric["score"]["sample"].tolist() == list(range(8))
+    assert by_metric["total"]["sample"].isna().all() and len(by_metric["total"]) == 1
+    assert by_metric["trace"]["step"].tolist() == [0.0, 10.0, 20.0]
+    matrix = by_metric["matrix"]
+    assert len(matrix) == 6 and (matrix["row"] >= matrix["col"]).all(), "the masked upper triangle is not stored"
+    assert by_metric["total"]["value"].iloc[0] == pytest.approx(by_metric["score"]["value"].sum())
+
+
+def test_same_seed_same_numbers_bit_for_bit(registry, tmp_path):
+    frames = []
+    for name in ("a", "b"):
+        run(registry, tmp_path / f"{name}.duckdb", methods=HEALTHY)
+        with Store(tmp_path / f"{name}.duckdb") as store:
+            frames.append(store.results("toy").drop(columns="run_id").sort_values(["cell_key", "metric", "sample"]))
+    assert frames[0].reset_index(drop=True).equals(frames[1].reset_index(drop=True))
+
+
+def test_parse_seeds():
+    assert parse_seeds("0,1,2") == (0, 1, 2)
+    assert parse_seeds("3-5,1,3") == (3, 4, 5, 1)
+    with pytest.raises(UsageError, match="not a list of integers"):
+        parse_seeds("a,b")
+
+
+def test_unknown_filters_suggest_names(registry):
+    with pytest.raises(UsageError, match="no suite named 'tyo'; did you mean 'toy'"):
+        plan_grid(registry, suites=["tyo"])
+    with pytest.raises(UsageError, match="did you mean 'small'"):
+        plan_grid(registry, tasks=["smal"])
+
+
+def test_cli_run_summary_exit_code_and_dry_run(cli_run):
+    code, out = cli_run("run", "--method", "good,raises", "--task", "small", "--quiet")
+    assert code == 1
+    assert "ran 4, skipped 0 (already stored), failed 2 of 4 cells" in out
+    assert "ValueError: boom" in out
+    code, out = cli_run("run", "--method", "good,raises", "--task", "small", "--dry-run")
+    assert code == 0 and "plan: 4 cells" in out and "2 to run, 2 already stored" in out
+    code, out = cli_run("run", "--method", "god")
+    assert code == 2 and "did you mean 'good'" in out and "Traceback" not in out
+
+
+def test_cli_help_is_useful(cli_run):
+    code, out = cli_run("run", "--help")
+    assert code == 0 and "--profile [quick|full]" in out and "resumes" in out
+    code, out = cli_run("leaderbord")
+    assert code == 2 and "Did you mean 'leaderboard'" in out
+
+
+def test_busy_database_names_the_holder(db, cli_run):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('open', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(UsageError, match=rf"in use by another run \(pid {holder.pid}\)"):
+            Store(db)
+        code, out = cli_run("run", "--method", "good", "--quiet")
+        assert code == 2 and f"pid {holder.pid}" in out
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_foreign_duckdb_file_is_refused(tmp_path):
+    path = tmp_path / "other.duckdb"
+    duckdb.connect(str(path)).execute("CREATE TABLE t (x INT)").close()
+    with pytest.raises(UsageError, match="not a reliabench database"):
+        Store(path)
+
+
+def test_newer_schema_is_refused(db):
+    Store(db).close()
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(UsageError, match="newer reliabench"):
+        Store(db)
+
+
+def _stored(db) -> tuple[int, int]:
+    with Store(db, read_only=True) as store:
+        cells = store.query("SELECT count(*) AS n, count(DISTINCT key) AS k FROM cells WHERE status = 'ok'")
+    return int(cells["n"][0]), int(cells["k"][0])
+
+
+@pytest.mark.parametrize("kill_after", [3, 11, 23])
+def test_sigkill_mid_run_leaves_a_readable_db_and_resume_completes(db, tmp_path, kill_after):
+    argv = [reliabench_exe(), "--plugins-dir", str(FIXTURES), "run", "--db", str(db), "--quiet"]
+    argv += ["--method", ",".join(HEALTHY), "--seeds", "0-4"]  # 2 tasks x 3 methods x 5 seeds = 30 cells
+    marks = tmp_path / "started.txt"
+    env = {**os.environ, "TOY_SLEEP": "0.05", "TOY_MARKS": str(marks)}
+    victim = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and victim.poll() is None:
+        if marks.exists() and len(marks.read_text().splitlines()) >= kill_after:
+            break
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    done, distinct = _stored(db)
+    assert kill_after - 2 <= done < 30 and done == distinct
+    finish = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert finish.returncode == 0, finish.stdout + finish.stderr
+    assert f"ran {30 - done}, skipped {done}" in finish.stdout
+    assert _stored(db) == (30, 30)
+    with Store(db, read_only=True) as store:
+        rows = store.query(
+            'SELECT count(*) AS n, count(DISTINCT (cell_key, metric, sample, step, "row", col)) AS d FROM scores'
+        )
+    assert rows["n"][0] == rows["d"][0] == 30 * (8 + 1 + 3 + 6), "every score once, none twice"
