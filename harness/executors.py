@@ -11,10 +11,8 @@ import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import pandas as pd
-
 from harness.grid import Cell
-from harness.scores import ScoreError, to_frame
+from harness.scores import ScoreError, ScoreRows, validate
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class Outcome:
 
     status: str
     duration_s: float
-    scores: pd.DataFrame | None = None
+    scores: ScoreRows | None = None
     error: str = ""
     detail: str = ""
 
@@ -32,14 +30,14 @@ def execute_cell(cell: Cell) -> Outcome:
     start = time.perf_counter()
     try:
         result = cell.suite.evaluate(cell)
-        frame = to_frame(cell.suite, cell.key, result)
+        rows = validate(cell.suite, result)
     except ScoreError as exc:
         return Outcome("error", time.perf_counter() - start, error=f"bad result: {exc}")
     except Exception as exc:
         return Outcome(
             "error", time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()
         )
-    return Outcome("ok", time.perf_counter() - start, scores=frame)
+    return Outcome("ok", time.perf_counter() - start, scores=rows)
 
 
 class SerialExecutor:

@@ -42,9 +42,17 @@ class Cell:
         return self.method.name if self.method else ""
 
     @property
+    def entry(self) -> str:
+        return entry_label(self.model_name, self.method_name)
+
+    @property
     def label(self) -> str:
-        entry = " + ".join(n for n in (self.model_name, self.method_name) if n)
-        return f"{self.suite.name}/{self.task.name} {entry} seed={self.seed}"
+        return f"{self.suite.name}/{self.task.name} {self.entry} seed={self.seed}"
+
+
+def entry_label(model: str, method: str) -> str:
+    """How an entry is named everywhere: 'model/method', or the one side it has."""
+    return "/".join(part for part in (model, method) if part)
 
 
 def canonical_json(value: Any) -> str:

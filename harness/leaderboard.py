@@ -38,11 +38,6 @@ COLUMNS = [
 ]
 
 
-def entry_label(model: str, method: str) -> str:
-    """How an entry is named across the project: 'model/method', or the one side it has."""
-    return "/".join(part for part in (model, method) if part)
-
-
 @dataclass
 class SuiteSlice:
     """The stored cells and scores of one suite at one version and profile."""
@@ -90,19 +85,20 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
     return SuiteSlice(suite, version, profile, str(meta["primary_metric"].iloc[0]), metrics, cells, scores)
 
 
-def _value_cube(rows: pd.DataFrame) -> tuple[list[str], np.ndarray]:
-    """(entries, array[entry, seed, sample]) with NaN where an entry lacks a value."""
-    entry_codes, entries = pd.factorize(rows["entry"], sort=True)
-    seed_codes, seeds = pd.factorize(rows["seed"], sort=True)
-    sample_codes, samples = pd.factorize(rows["sample"].fillna(-1), sort=True)
-    cube = np.full((len(entries), len(seeds), len(samples)), np.nan)
-    cube[entry_codes, seed_codes, sample_codes] = rows["value"].to_numpy(dtype=np.float64)
-    return list(entries), cube
+def _task_cube(entry_codes: np.ndarray, seeds: np.ndarray, samples: np.ndarray, values: np.ndarray):
+    """(entry positions present, array[entry, seed, sample]) for one task, NaN where a value is missing."""
+    present, entry_pos = np.unique(entry_codes, return_inverse=True)
+    _, seed_pos = np.unique(seeds, return_inverse=True)
+    _, sample_pos = np.unique(samples, return_inverse=True)
+    cube = np.full((len(present), seed_pos.max() + 1, sample_pos.max() + 1), np.nan)
+    cube[entry_pos, seed_pos, sample_pos] = values
+    return present, cube
 
 
-def _ranking_frame(ranking: stats.Ranking, task: str) -> pd.DataFrame:
+def _ranking_frame(ranking: stats.Ranking, task: str, cube_counts: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     frame = ranking.frame()
     frame.insert(0, "task", task)
+    frame["n_seeds"], frame["n_values"] = cube_counts
     return frame
 
 
@@ -119,40 +115,39 @@ def rank_slice(
     part.check_metric(metric)
     higher = part.higher_is_better(metric)
     rng = np.random.default_rng(seed)
-    rows = part.scores[part.scores["metric"] == metric].assign(
-        entry=lambda d: [entry_label(m, x) for m, x in zip(d["model"], d["method"], strict=True)]
-    )
-    frames, per_task = [], {}
-    counts = []
-    for task, task_rows in rows.groupby("task", sort=True):
-        entries, cube = _value_cube(task_rows)
-        draws = stats.bootstrap_means(cube, rng, n_boot)
+    rows = part.scores[part.scores["metric"] == metric]
+    task_codes, tasks = pd.factorize(rows["task"], sort=True)
+    entry_codes, entries = pd.factorize(rows["entry"], sort=True)
+    seeds = rows["seed"].to_numpy()
+    samples = rows["sample"].fillna(-1).to_numpy()
+    values = rows["value"].to_numpy(dtype=np.float64)
+
+    frames, per_task = [], []
+    for t, task in enumerate(tasks):
+        sel = task_codes == t
+        present, cube = _task_cube(entry_codes[sel], seeds[sel], samples[sel], values[sel])
+        found = np.isfinite(cube)
         with np.errstate(invalid="ignore"):
-            mean = np.nansum(cube, axis=(1, 2)) / np.isfinite(cube).sum(axis=(1, 2))
-        ranking = stats.rank(entries, mean, draws, higher, level)
-        per_task[task] = ranking
-        frames.append(_ranking_frame(ranking, str(task)))
-        counts.append(
-            task_rows.groupby("entry").agg(n_seeds=("seed", "nunique"), n_values=("value", "size")).assign(task=task)
+            mean = np.nansum(cube, axis=(1, 2)) / found.sum(axis=(1, 2))
+        ranking = stats.rank(
+            [entries[i] for i in present], mean, stats.bootstrap_means(cube, rng, n_boot), higher, level
         )
+        per_task.append(ranking)
+        frames.append(_ranking_frame(ranking, str(task), (found.any(axis=2).sum(axis=1), found.sum(axis=(1, 2)))))
 
     overall = None
-    if per_task:
-        common = sorted(set.intersection(*(set(r.entries) for r in per_task.values())))
-        if common:
-            picks = [[r.entries.index(e) for e in common] for r in per_task.values()]
-            draws = np.mean([r.draws[:, p] for r, p in zip(per_task.values(), picks, strict=True)], axis=0)
-            mean = np.mean([r.mean[p] for r, p in zip(per_task.values(), picks, strict=True)], axis=0)
-            overall = stats.rank(common, mean, draws, higher, level)
-            frames.append(_ranking_frame(overall, OVERALL))
-            counts.append(
-                rows[rows["entry"].isin(common)]
-                .groupby("entry")
-                .agg(n_seeds=("seed", "nunique"), n_values=("value", "size"))
-                .assign(task=OVERALL)
-            )
+    common = sorted(set.intersection(*(set(r.entries) for r in per_task))) if per_task else []
+    if common:
+        picks = [[r.entries.index(e) for e in common] for r in per_task]
+        draws = np.mean([r.draws[:, p] for r, p in zip(per_task, picks, strict=True)], axis=0)
+        mean = np.mean([r.mean[p] for r, p in zip(per_task, picks, strict=True)], axis=0)
+        overall = stats.rank(common, mean, draws, higher, level)
+        task_frames = pd.concat(frames)
+        totals = task_frames.groupby("entry").agg(n_seeds=("n_seeds", "max"), n_values=("n_values", "sum"))
+        totals = totals.reindex(common)
+        frames.append(_ranking_frame(overall, OVERALL, (totals["n_seeds"].to_numpy(), totals["n_values"].to_numpy())))
 
-    board = _with_failures(part, frames, counts)
+    board = _with_failures(part, frames, higher)
     board.insert(0, "metric", metric)
     board.insert(0, "profile", part.profile)
     board.insert(0, "suite_version", part.version)
@@ -160,29 +155,23 @@ def rank_slice(
     return board[COLUMNS], overall
 
 
-def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], counts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Join sample counts and failed-cell counts; entries that only failed still get a row."""
-    cells = part.cells.assign(
-        entry=[entry_label(m, x) for m, x in zip(part.cells["model"], part.cells["method"], strict=True)]
-    )
+def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], higher: bool) -> pd.DataFrame:
+    """Add failed-cell counts and each entry's sides; entries that only failed still get a row."""
+    cells = part.cells
     sides = cells.drop_duplicates("entry").set_index("entry")[["model", "method"]]
     failed = cells[cells["status"] != "ok"].groupby(["task", "entry"]).size().rename("failed_cells").reset_index()
     failed_total = failed.groupby("entry")["failed_cells"].sum().reset_index().assign(task=OVERALL)
 
     board = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "entry"])
-    if counts:
-        board = board.merge(pd.concat(counts).reset_index(), on=["task", "entry"], how="left")
-    failed_all = pd.concat([failed, failed_total], ignore_index=True)
-    board = board.merge(failed_all, on=["task", "entry"], how="outer")
-    board["failed_cells"] = board["failed_cells"].fillna(0).astype(int)
-    for column in ("n_seeds", "n_values"):
-        board[column] = board.get(column, pd.Series(dtype=float)).fillna(0).astype(int)
+    board = board.merge(pd.concat([failed, failed_total], ignore_index=True), on=["task", "entry"], how="outer")
+    for column in ("failed_cells", "n_seeds", "n_values"):
+        board[column] = board[column].fillna(0).astype(int)
     board["model"] = board["entry"].map(sides["model"])
     board["method"] = board["entry"].map(sides["method"])
     board = board.reindex(columns=[c for c in COLUMNS if c not in ("suite", "suite_version", "profile", "metric")])
-    board["_overall_last"] = board["task"] == OVERALL
-    board = board.sort_values(["_overall_last", "task", "rank", "mean", "entry"], na_position="last")
-    return board.drop(columns="_overall_last").reset_index(drop=True)
+    order = board.assign(_overall_last=board["task"] == OVERALL, _best=-board["mean"] if higher else board["mean"])
+    order = order.sort_values(["_overall_last", "task", "rank", "_best", "entry"], na_position="last")
+    return board.loc[order.index].reset_index(drop=True)
 
 
 def leaderboard(

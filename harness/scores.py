@@ -8,10 +8,10 @@ reason that names the metric, so the cell fails alone and says why.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from harness.registry import Curve, Metric, Suite
 
@@ -41,8 +41,31 @@ def _check_finite(metric: Metric, values: np.ndarray) -> None:
         )
 
 
+NO_INDEX = -1  # the sample/row/col of a value that has none; stored as NULL
+
+
+@dataclass(frozen=True)
+class ScoreRows:
+    """A cell's validated scores as columns; cheap to build, pickle and append to the store."""
+
+    metric: np.ndarray
+    sample: np.ndarray
+    step: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+
+def _indices(n: int, index: np.ndarray | None = None) -> np.ndarray:
+    return np.full(n, NO_INDEX, dtype=np.int32) if index is None else index.astype(np.int32)
+
+
 def _rows(metric: Metric, value: Any) -> dict[str, np.ndarray]:
     """The columns (sample, step, row, col, value) for one metric's value."""
+    steps = None
     if metric.shape == "curve" and isinstance(value, Curve):
         steps, values = _array(metric, value.steps), _array(metric, value.values)
         if steps.ndim != 1 or steps.shape != values.shape:
@@ -59,28 +82,21 @@ def _rows(metric: Metric, value: Any) -> dict[str, np.ndarray]:
         )
     if values.size == 0:
         raise ScoreError(f"metric {metric.name!r} is empty")
-    n = values.size
-    none_i = np.full(n, np.nan)
-    columns = {"sample": none_i, "step": none_i, "row": none_i, "col": none_i}
+    keep = ~np.ma.getmaskarray(values).ravel()
+    n = int(keep.sum())
+    columns = {"sample": _indices(n), "step": np.full(n, np.nan), "row": _indices(n), "col": _indices(n)}
     if metric.shape == "sample":
-        columns["sample"] = np.arange(n, dtype=np.float64)
+        columns["sample"] = _indices(n, np.arange(n))
     elif metric.shape == "curve":
-        columns["step"] = steps if isinstance(value, Curve) else np.arange(n, dtype=np.float64)
+        columns["step"] = steps.astype(np.float64) if steps is not None else np.arange(n, dtype=np.float64)
     elif metric.shape == "matrix":
         rows, cols = np.indices(values.shape)
-        keep = ~np.ma.getmaskarray(values).ravel()
-        columns = {
-            "sample": none_i[keep],
-            "step": none_i[keep],
-            "row": rows.ravel()[keep].astype(np.float64),
-            "col": cols.ravel()[keep].astype(np.float64),
-        }
-        return {**columns, "value": np.ma.getdata(values).ravel()[keep]}
-    return {**columns, "value": values.ravel()}
+        columns["row"], columns["col"] = _indices(n, rows.ravel()[keep]), _indices(n, cols.ravel()[keep])
+    return {**columns, "value": np.ma.getdata(values).ravel()[keep].astype(np.float64)}
 
 
-def to_frame(suite: Suite, cell_key: str, result: Any) -> pd.DataFrame:
-    """Validate ``result`` against the suite's metrics; return its rows for the store."""
+def validate(suite: Suite, result: Any) -> ScoreRows:
+    """Check ``result`` against the suite's declared metrics; return its rows for the store."""
     if not isinstance(result, Mapping):
         raise ScoreError(f"evaluate returned {type(result).__name__}; it must return a mapping of metric name to value")
     if not result:
@@ -97,13 +113,5 @@ def to_frame(suite: Suite, cell_key: str, result: Any) -> pd.DataFrame:
         names.append(name)
         parts.append(_rows(declared[name], value))
     sizes = [len(p["value"]) for p in parts]
-    frame = pd.DataFrame(
-        {
-            "cell_key": cell_key,
-            "metric": np.repeat(np.array(names, dtype=object), sizes),
-            **{c: np.concatenate([p[c] for p in parts]) for c in ("sample", "step", "row", "col", "value")},
-        }
-    )
-    for column in ("sample", "row", "col"):
-        frame[column] = frame[column].astype("Int32")
-    return frame
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in ("sample", "step", "row", "col", "value")}
+    return ScoreRows(metric=np.repeat(np.array(names, dtype=object), sizes), **columns)

@@ -12,17 +12,20 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from harness.errors import UsageError
 from harness.registry import Suite, kind_name
+from harness.scores import NO_INDEX, ScoreRows
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = Path("results") / "reliabench.duckdb"
@@ -49,8 +52,8 @@ CREATE TABLE metrics (
 );
 CREATE TABLE cells (
     key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, task VARCHAR,
-    data_fingerprint VARCHAR, model VARCHAR, model_version VARCHAR, method VARCHAR, method_version VARCHAR,
-    seed INTEGER, profile VARCHAR, config VARCHAR, suite_plugin VARCHAR, model_plugin VARCHAR,
+    data_fingerprint VARCHAR, entry VARCHAR, model VARCHAR, model_version VARCHAR, method VARCHAR,
+    method_version VARCHAR, seed INTEGER, profile VARCHAR, config VARCHAR, suite_plugin VARCHAR, model_plugin VARCHAR,
     method_plugin VARCHAR, status VARCHAR, error VARCHAR, detail VARCHAR, duration_s DOUBLE,
     finished_at TIMESTAMPTZ
 );
@@ -62,30 +65,6 @@ CREATE INDEX scores_cell ON scores (cell_key);
 
 # Statements that bring a database from schema version N to N + 1.
 MIGRATIONS: dict[int, str] = {}
-
-CELL_COLUMNS = (
-    "key",
-    "run_id",
-    "suite",
-    "suite_version",
-    "task",
-    "data_fingerprint",
-    "model",
-    "model_version",
-    "method",
-    "method_version",
-    "seed",
-    "profile",
-    "config",
-    "suite_plugin",
-    "model_plugin",
-    "method_plugin",
-    "status",
-    "error",
-    "detail",
-    "duration_s",
-    "finished_at",
-)
 
 
 class DatabaseBusy(UsageError):
@@ -130,6 +109,7 @@ class CellRecord:
     suite_version: str
     task: str
     data_fingerprint: str
+    entry: str
     model: str
     model_version: str
     method: str
@@ -144,6 +124,9 @@ class CellRecord:
     error: str
     detail: str
     duration_s: float
+
+
+CELL_COLUMNS = (*(f.name for f in fields(CellRecord)), "finished_at")
 
 
 class Store:
@@ -255,15 +238,29 @@ class Store:
                 ],
             )
 
-    def write_cell(self, record: CellRecord, scores: pd.DataFrame | None) -> None:
-        """Replace whatever is stored under the cell's key with this outcome, atomically."""
-        row = [getattr(record, c) for c in CELL_COLUMNS if c != "finished_at"] + [_now()]
+    def write_cells(self, batch: Sequence[tuple[CellRecord, ScoreRows | None]], replace: bool = False) -> None:
+        """Store finished cells in one transaction: each with all its scores, or nothing.
+
+        ``replace`` first removes whatever is stored under the same keys (a failed
+        cell being re-run); fresh keys skip that scan.
+        """
+        if not batch:
+            return
+        records = [record for record, _ in batch]
+        cells = pa.table({c: [getattr(r, c) for r in records] for c in CELL_COLUMNS if c != "finished_at"})
+        cells = cells.append_column("finished_at", pa.array([_now()] * len(records), pa.timestamp("us", tz="UTC")))
+        scored = [(record.key, rows) for record, rows in batch if rows is not None and len(rows)]
         with self._transaction():
-            self.con.execute("DELETE FROM scores WHERE cell_key = ?", [record.key])
-            self.con.execute("DELETE FROM cells WHERE key = ?", [record.key])
-            self.con.execute(f"INSERT INTO cells VALUES ({', '.join('?' * len(CELL_COLUMNS))})", row)
-            if scores is not None and len(scores):
-                self.con.register("pending_scores", scores)
+            self.con.register("pending_cells", cells)
+            try:
+                if replace:
+                    self.con.execute("DELETE FROM scores WHERE cell_key IN (SELECT key FROM pending_cells)")
+                    self.con.execute("DELETE FROM cells WHERE key IN (SELECT key FROM pending_cells)")
+                self.con.execute("INSERT INTO cells SELECT * FROM pending_cells")
+            finally:
+                self.con.unregister("pending_cells")
+            if scored:
+                self.con.register("pending_scores", _score_table(scored))
                 try:
                     self.con.execute(
                         f"INSERT INTO scores SELECT {', '.join(_quoted(SCORE_COLUMNS))} FROM pending_scores"
@@ -272,16 +269,17 @@ class Store:
                     self.con.unregister("pending_scores")
 
     # -- reads --------------------------------------------------------------------------
-    def ok_keys(self, keys: Iterable[str]) -> set[str]:
-        wanted = pd.DataFrame({"key": list(keys)})
-        self.con.register("wanted_keys", wanted)
+    def stored_status(self, keys: Iterable[str]) -> dict[str, str]:
+        """The stored status of each of ``keys`` that has a row."""
+        self.con.register("wanted_keys", pa.table({"key": pa.array(list(keys), pa.string())}))
         try:
-            rows = self.con.execute(
-                "SELECT c.key FROM cells c JOIN wanted_keys w USING (key) WHERE c.status = 'ok'"
-            ).fetchall()
+            rows = self.con.execute("SELECT c.key, c.status FROM cells c JOIN wanted_keys w USING (key)").fetchall()
         finally:
             self.con.unregister("wanted_keys")
-        return {r[0] for r in rows}
+        return dict(rows)
+
+    def ok_keys(self, keys: Iterable[str]) -> set[str]:
+        return {key for key, status in self.stored_status(keys).items() if status == "ok"}
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         return self.con.sql(sql, params=params or None).to_arrow_table().to_pandas()
@@ -290,17 +288,15 @@ class Store:
         """Every score of every ``ok`` cell, joined with the cell's axes."""
         where = "WHERE c.status = 'ok'" + (" AND c.suite = ?" if suite else "")
         return self.query(
-            "SELECT c.suite, c.suite_version, c.task, c.model, c.method, c.seed, c.profile, s.metric, s.sample, "
-            's.step, s."row", s.col, s.value, c.key AS cell_key, c.run_id '
+            "SELECT c.suite, c.suite_version, c.task, c.entry, c.model, c.method, c.seed, c.profile, s.metric, "
+            's.sample, s.step, s."row", s.col, s.value, c.key AS cell_key, c.run_id '
             f"FROM scores s JOIN cells c ON s.cell_key = c.key {where}",
             [suite] if suite else [],
         )
 
     def cells(self, suite: str | None = None) -> pd.DataFrame:
         where = "WHERE suite = ?" if suite else ""
-        return self.query(
-            f"SELECT * FROM cells {where} ORDER BY suite, task, model, method, seed", [suite] if suite else []
-        )
+        return self.query(f"SELECT * FROM cells {where} ORDER BY suite, task, entry, seed", [suite] if suite else [])
 
     def suites(self) -> pd.DataFrame:
         return self.query("SELECT * FROM suites ORDER BY suite, suite_version")
@@ -311,6 +307,29 @@ class Store:
 
     def runs(self) -> pd.DataFrame:
         return self.query("SELECT * FROM runs ORDER BY started_at")
+
+
+def _score_table(scored: Sequence[tuple[str, ScoreRows]]) -> pa.Table:
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(rows, name) for _, rows in scored])
+
+    def nullable(name: str) -> pa.Array:
+        values = column(name)
+        return pa.array(values, pa.int32(), mask=values == NO_INDEX)
+
+    keys = np.repeat(np.array([key for key, _ in scored], dtype=object), [len(rows) for _, rows in scored])
+    step = column("step")
+    return pa.table(
+        {
+            "cell_key": pa.array(keys, pa.string()),
+            "metric": pa.array(column("metric"), pa.string()),
+            "sample": nullable("sample"),
+            "step": pa.array(step, pa.float64(), mask=np.isnan(step)),
+            "row": nullable("row"),
+            "col": nullable("col"),
+            "value": pa.array(column("value"), pa.float64()),
+        }
+    )
 
 
 def _quoted(columns: Iterable[str]) -> list[str]:
