@@ -261,7 +261,7 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
 
 
 @cli.command("leaderboard")
-@click.option("--suite", required=True, help="The suite to rank.")
+@click.option("--suite", help="The suite to rank (default: the cross-suite win-rate table).")
 @click.option("--metric", help="Metric to rank by (default: the suite's primary metric).")
 @click.option("--profile", type=click.Choice(["quick", "full"]), help="Profile (default: full if stored, else quick).")
 @click.option(
@@ -279,26 +279,32 @@ def leaderboard_command(suite, metric, profile, fmt, boot, db) -> None:
 
     Rank = 1 + the number of entries significantly better (paired bootstrap, 95%);
     its range runs to the worst rank the data allow. Entries in one tie group
-    cannot be told apart from the group's leader.
+    cannot be told apart from the group's leader. Without --suite, shows each
+    entry's mean win rate across all suites it appears in.
     """
     with Store(db, read_only=True) as store:
-        part = boards.load_slice(store, suite, profile)
-        board, _ = boards.rank_slice(part, metric, n_boot=boot)
-    metric = board["metric"].iloc[0] if len(board) else (metric or part.primary_metric)
+        if suite is None:
+            board = boards.cross_suite(store, n_boot=boot)
+            title = "mean win rate across suites (primary metrics) · [95% CI]"
+        else:
+            part = boards.load_slice(store, suite, profile)
+            board, _ = boards.rank_slice(part, metric, n_boot=boot)
+            metric = metric or part.primary_metric
+            arrow = "↑ higher is better" if part.higher_is_better(metric) else "↓ lower is better"
+            title = f"{suite} {part.version} · {part.profile} · {metric} ({arrow}) · mean [95% CI]"
     if fmt == "csv":
         click.echo(board.to_csv(index=False), nl=False)
     elif fmt == "json":
         click.echo(board.to_json(orient="records", indent=2))
-    elif fmt == "markdown":
-        click.echo(_markdown(_wide(board)))
     else:
-        arrow = "↑ higher is better" if part.higher_is_better(metric) else "↓ lower is better"
-        title = f"{suite} {part.version} · {part.profile} · {metric} ({arrow}) · mean [95% CI]"
-        wide = _wide(board)
-        table = Table(*wide.columns, title=title)
-        for row in wide.itertuples(index=False):
-            table.add_row(*(str(v) for v in row))
-        console.print(table)
+        shown = _wide(board) if suite else board.round(3)
+        if fmt == "markdown":
+            click.echo(_markdown(shown))
+        else:
+            table = Table(*shown.columns, title=title)
+            for row in shown.itertuples(index=False):
+                table.add_row(*(str(v) for v in row))
+            console.print(table)
 
 
 def _markdown(frame: pd.DataFrame) -> str:

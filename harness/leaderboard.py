@@ -180,3 +180,14 @@ def leaderboard(
     """The ranked leaderboard of one suite, straight from the store."""
     board, _ = rank_slice(load_slice(store, suite, profile), metric, n_boot)
     return board
+
+
+def cross_suite(store: Store, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
+    """Mean win rate of every entry over the suites it appears in (each suite ranked on its primary metric)."""
+    rankings = {}
+    for suite in sorted(store.suites()["suite"].unique()):
+        part = load_slice(store, suite)
+        _, overall = rank_slice(part, n_boot=n_boot)
+        if overall is not None:
+            rankings[suite] = (overall, part.higher_is_better(part.primary_metric))
+    return stats.mean_win_rate(rankings).sort_values(["win_rate", "entry"], ascending=[False, True], ignore_index=True)

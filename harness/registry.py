@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from harness.grid import Cell
@@ -95,8 +95,13 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A model a plugin offers; ``load`` builds it (the suite that consumes its kind calls it)."""
+class EntrySpec:
+    """One side of a leaderboard entry that a plugin offers: a model or a method.
+
+    ``kind`` is the ``typing.Protocol`` class its loaded object satisfies; suites
+    that consume that kind call :meth:`create` (which calls ``load``). ``tasks``
+    limits it to some task names; ``None`` means every task of a suite of its kind.
+    """
 
     name: str
     kind: type
@@ -105,34 +110,49 @@ class ModelSpec:
     description: str = ""
     tasks: tuple[str, ...] | None = None
 
+    category: ClassVar[str] = "entry"
+
     def validate(self) -> None:
-        _validate_entry(self, "model")
+        what = self.category
+        check_slug(what, self.name)
+        _check_version(f"{what} {self.name!r}", self.version)
+        if not isinstance(self.kind, type):
+            raise InvalidSpec(f"{what} {self.name!r}: kind must be a Protocol class, got {self.kind!r}")
+        if not callable(self.load):
+            raise InvalidSpec(f"{what} {self.name!r}: load must be callable")
+        if self.tasks is not None and (isinstance(self.tasks, str) or not all(isinstance(t, str) for t in self.tasks)):
+            raise InvalidSpec(f"{what} {self.name!r}: tasks must be a tuple of task names, or None for all")
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        """``load(...)``, checked against the kind's protocol so a bad plugin fails with a reason."""
+        obj = self.load(*args, **kwargs)
+        if getattr(self.kind, "_is_runtime_protocol", False) and not isinstance(obj, self.kind):
+            missing = [m for m in protocol_members(self.kind) if not hasattr(obj, m)]
+            raise TypeError(
+                f"{self.category} {self.name!r} loaded an instance of {type(obj).__name__}, which is not a "
+                f"{self.kind.__name__}: it lacks {', '.join(missing) or 'required members'}"
+            )
+        return obj
+
+
+def protocol_members(kind: type) -> list[str]:
+    """The public attributes and methods a Protocol class declares."""
+    names = {n for n in vars(kind) if not n.startswith("_")} | set(getattr(kind, "__annotations__", {}))
+    return sorted(names)
 
 
 @dataclass(frozen=True)
-class MethodSpec:
+class ModelSpec(EntrySpec):
+    """A model a plugin offers (a classifier, a VLM, a simulator...)."""
+
+    category: ClassVar[str] = "model"
+
+
+@dataclass(frozen=True)
+class MethodSpec(EntrySpec):
     """A method a plugin offers (an attribution method, a quantizer, a CL strategy...)."""
 
-    name: str
-    kind: type
-    version: str
-    load: Callable[..., Any]
-    description: str = ""
-    tasks: tuple[str, ...] | None = None
-
-    def validate(self) -> None:
-        _validate_entry(self, "method")
-
-
-def _validate_entry(spec: ModelSpec | MethodSpec, what: str) -> None:
-    check_slug(what, spec.name)
-    _check_version(f"{what} {spec.name!r}", spec.version)
-    if not isinstance(spec.kind, type):
-        raise InvalidSpec(f"{what} {spec.name!r}: kind must be a Protocol class, got {spec.kind!r}")
-    if not callable(spec.load):
-        raise InvalidSpec(f"{what} {spec.name!r}: load must be callable")
-    if spec.tasks is not None and (isinstance(spec.tasks, str) or not all(isinstance(t, str) for t in spec.tasks)):
-        raise InvalidSpec(f"{what} {spec.name!r}: tasks must be a tuple of task names or None for all")
+    category: ClassVar[str] = "method"
 
 
 def kind_name(kind: type | None) -> str:

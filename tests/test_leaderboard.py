@@ -86,3 +86,11 @@ def test_export_round_trips(cli_run, stored, tmp_path, fmt):
     assert len(frame) == len(expected)
     assert {"model_version", "method_version", "data_fingerprint", "config", "run_id"} <= set(frame.columns)
     assert frame["value"].sum() == pytest.approx(expected["value"].sum())
+
+
+def test_cross_suite_win_rate(cli_run, stored):
+    code, out = cli_run("leaderboard", "--format", "json")
+    rows = {r["entry"]: r for r in json.loads(out)}
+    assert code == 0 and set(rows) == {"good", "fair", "bad"}
+    assert rows["good"]["win_rate"] == 1.0 and rows["fair"]["win_rate"] == 0.5 and rows["bad"]["win_rate"] == 0.0
+    assert rows["good"]["n_suites"] == 1

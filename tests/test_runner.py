@@ -58,11 +58,12 @@ def test_config_and_seed_enter_the_key(registry):
 def test_faulty_plugins_fail_only_their_cells(registry, db):
     summary = run(registry, db, tasks=["small"], seeds=(0,))
     failed = {cell.method_name: outcome.error for cell, outcome in summary.failed}
-    assert set(failed) == {"raises", "nan", "wrong-shape", "text"}
+    assert set(failed) == {"raises", "nan", "wrong-shape", "text", "not-scorer"}
     assert failed["raises"] == "ValueError: boom: this method always fails"
     assert "non-finite" in failed["nan"] and "'score'" in failed["nan"]
     assert "declared sample (1-D)" in failed["wrong-shape"] and "(2, 8)" in failed["wrong-shape"]
     assert "not a number or array" in failed["text"]
+    assert "instance of NotAScorer, which is not a Scorer: it lacks scores" in failed["not-scorer"]
     with Store(db) as store:
         cells = store.cells("toy").set_index("method")
         scores = store.results("toy")

@@ -36,7 +36,7 @@ def evaluate(cell):
     time.sleep(float(os.environ.get("TOY_SLEEP", "0")))
     n = cell.config["n"]
     noise = np.random.default_rng([cell.seed, len(cell.task.name)]).normal(size=n)
-    values = cell.method.load().scores(noise)
+    values = cell.method.create().scores(noise)
     result = {"score": values}
     if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
         masked = np.ma.masked_array(np.outer(values[:3], values[:3]), mask=np.triu(np.ones((3, 3)), 1))
@@ -85,7 +85,11 @@ class NotANumber:
         return "high"
 
 
-FAULTY = {"raises": Raises, "nan": ReturnsNaN, "wrong-shape": WrongShape, "text": NotANumber}
+class NotAScorer:
+    pass
+
+
+FAULTY = {"raises": Raises, "nan": ReturnsNaN, "wrong-shape": WrongShape, "text": NotANumber, "not-scorer": NotAScorer}
 HEALTHY = tuple(OFFSETS)
 
 
