@@ -273,8 +273,13 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
     help="table and markdown show one row per entry; csv and json every task row.",
 )
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
+@click.option(
+    "--by",
+    type=click.Choice(["entry", "model", "method"]),
+    help="Rank (model, method) entries, or one side averaged over the other (default: the suite's choice).",
+)
 @db_option
-def leaderboard_command(suite, metric, profile, fmt, boot, db) -> None:
+def leaderboard_command(suite, metric, profile, fmt, boot, by, db) -> None:
     """Rank a suite's entries: mean with 95% bootstrap CI per task, rank range and tie group.
 
     Rank = 1 + the number of entries significantly better (paired bootstrap, 95%);
@@ -288,7 +293,7 @@ def leaderboard_command(suite, metric, profile, fmt, boot, db) -> None:
             title = "mean win rate across suites (primary metrics) · [95% CI]"
         else:
             part = boards.load_slice(store, suite, profile)
-            board, _ = boards.rank_slice(part, metric, n_boot=boot)
+            board, _ = boards.rank_slice(part, metric, n_boot=boot, by=by)
             metric = metric or part.primary_metric
             arrow = "↑ higher is better" if part.higher_is_better(metric) else "↓ lower is better"
             title = f"{suite} {part.version} · {part.profile} · {metric} ({arrow}) · mean [95% CI]"

@@ -6,6 +6,7 @@ different versions or amounts of work are never mixed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from harness.errors import UsageError, unknown_name
 from harness.store import Store
 
 OVERALL = "overall"
-COLUMNS = [
+COLUMNS = [  # one row per entry and task (or folded condition, or 'overall')
     "suite",
     "suite_version",
     "profile",
@@ -46,9 +47,23 @@ class SuiteSlice:
     version: str
     profile: str
     primary_metric: str
+    rank_by: str
     metrics: pd.DataFrame
     cells: pd.DataFrame
     scores: pd.DataFrame
+
+    def ranked_by(self, side: str) -> SuiteSlice:
+        """The same slice with ``side`` ('model' or 'method') as the entry and the other side
+        folded into the task, so each entry is averaged over every (task, other side) condition."""
+        if side == "entry":
+            return self
+        other = "method" if side == "model" else "model"
+
+        def fold(frame: pd.DataFrame) -> pd.DataFrame:
+            condition = frame["task"].where(frame[other] == "", frame["task"] + " · " + frame[other])
+            return frame.assign(entry=frame[side], task=condition, **{other: ""})
+
+        return dataclasses.replace(self, rank_by=side, cells=fold(self.cells), scores=fold(self.scores))
 
     def higher_is_better(self, metric: str) -> bool:
         return bool(self.metrics.set_index("metric").loc[metric, "higher_is_better"])
@@ -79,10 +94,13 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
     cells = cells[cells["profile"] == profile]
     scores = store.results(suite)
     scores = scores[(scores["suite_version"] == version) & (scores["profile"] == profile)]
-    meta = store.query("SELECT primary_metric FROM suites WHERE suite = ? AND suite_version = ?", [suite, version])
+    meta = store.query(
+        "SELECT primary_metric, rank_by FROM suites WHERE suite = ? AND suite_version = ?", [suite, version]
+    )
     metrics = store.metrics(suite)
     metrics = metrics[metrics["suite_version"] == version]
-    return SuiteSlice(suite, version, profile, str(meta["primary_metric"].iloc[0]), metrics, cells, scores)
+    primary, rank_by = meta.iloc[0]
+    return SuiteSlice(suite, version, profile, str(primary), str(rank_by), metrics, cells, scores)
 
 
 def _task_cube(entry_codes: np.ndarray, seeds: np.ndarray, samples: np.ndarray, values: np.ndarray):
@@ -103,14 +121,20 @@ def _ranking_frame(ranking: stats.Ranking, task: str, cube_counts: tuple[np.ndar
 
 
 def rank_slice(
-    part: SuiteSlice, metric: str | None = None, n_boot: int = stats.N_BOOT, seed: int = 0, level: float = stats.LEVEL
+    part: SuiteSlice,
+    metric: str | None = None,
+    n_boot: int = stats.N_BOOT,
+    seed: int = 0,
+    level: float = stats.LEVEL,
+    by: str | None = None,
 ) -> tuple[pd.DataFrame, stats.Ranking | None]:
     """Leaderboard rows (one per entry and task, plus task 'overall') and the overall ranking.
 
     The overall estimate of an entry is the mean of its per-task means, over the
     entries that have results on every task; its resamples are the per-task
-    resamples averaged draw by draw.
+    resamples averaged draw by draw. ``by`` overrides the suite's ``rank_by``.
     """
+    part = part.ranked_by(by or part.rank_by)
     metric = metric or part.primary_metric
     part.check_metric(metric)
     higher = part.higher_is_better(metric)
@@ -175,10 +199,15 @@ def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], higher: bool) -
 
 
 def leaderboard(
-    store: Store, suite: str, metric: str | None = None, profile: str | None = None, n_boot: int = stats.N_BOOT
+    store: Store,
+    suite: str,
+    metric: str | None = None,
+    profile: str | None = None,
+    n_boot: int = stats.N_BOOT,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """The ranked leaderboard of one suite, straight from the store."""
-    board, _ = rank_slice(load_slice(store, suite, profile), metric, n_boot)
+    board, _ = rank_slice(load_slice(store, suite, profile), metric, n_boot, by=by)
     return board
 
 

@@ -26,7 +26,7 @@ from harness import hookspecs
 from harness.errors import UsageError, unknown_name
 from harness.registry import InvalidSpec, MethodSpec, ModelSpec, Suite
 
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("suites.attribution", "plugins.classifiers", "plugins.attribution_methods")
 
 ENTRY_POINT_GROUP = "reliabench"
 ALLOW_LIST_ENV = "RELIABENCH_PLUGINS"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 Shape = Literal["scalar", "sample", "curve", "matrix"]
+RankBy = Literal["entry", "model", "method"]
 SHAPES: tuple[str, ...] = ("scalar", "sample", "curve", "matrix")
 PROFILES: tuple[str, ...] = ("quick", "full")
 
@@ -46,7 +47,8 @@ class Metric:
     ``shape`` says what a cell returns for it: ``scalar`` one float, ``sample`` one
     float per evaluated sample (so CIs and paired tests use the samples), ``curve``
     values along a step axis (checkpoints), ``matrix`` a 2-D array (an accuracy matrix).
-    Only ``scalar`` and ``sample`` metrics are ranked.
+    Only ``scalar`` and ``sample`` metrics are ranked. ``deterministic`` is False for
+    measurements such as wall time, which no seed can make repeatable.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Metric:
     shape: Shape = "sample"
     formula: str = ""
     reference: str = ""
+    deterministic: bool = True
 
     def validate(self) -> None:
         check_slug("metric", self.name)
@@ -167,6 +170,10 @@ class Suite:
     ``None`` means the suite's entries have no such side (sycophancy ranks models
     alone, uq ranks methods alone). ``evaluate(cell)`` returns a mapping from metric
     name to a float, a 1-D array of per-sample values, a :class:`Curve` or a 2-D array.
+
+    ``rank_by`` says what its leaderboard ranks by default: the (model, method)
+    ``entry``, or one side, with the other side folded into the conditions it is
+    averaged over (attribution ranks methods across models and tasks).
     """
 
     name: str
@@ -181,6 +188,7 @@ class Suite:
     model_kind: type | None = None
     method_kind: type | None = None
     references: tuple[str, ...] = ()
+    rank_by: RankBy = "entry"
 
     def validate(self) -> None:
         check_slug("suite", self.name)
@@ -211,6 +219,9 @@ class Suite:
                 raise InvalidSpec(f"suite {self.name!r} profile {pname!r} needs a non-empty tuple of integer seeds")
         if not callable(self.evaluate):
             raise InvalidSpec(f"suite {self.name!r}: evaluate must be callable")
+        sides = {"entry": True, "model": self.model_kind is not None, "method": self.method_kind is not None}
+        if not sides.get(self.rank_by, False):
+            raise InvalidSpec(f"suite {self.name!r}: rank_by {self.rank_by!r} must be 'entry' or a side it has")
 
     @property
     def metric_names(self) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from harness.errors import UsageError
-from harness.registry import Suite, kind_name
+from harness.registry import Metric, Suite, kind_name
 from harness.scores import NO_INDEX, ScoreRows
 
 SCHEMA_VERSION = 1
@@ -42,12 +42,12 @@ CREATE TABLE runs (
 );
 CREATE TABLE suites (
     suite VARCHAR, suite_version VARCHAR, title VARCHAR, description VARCHAR, primary_metric VARCHAR,
-    model_kind VARCHAR, method_kind VARCHAR, refs VARCHAR, tasks VARCHAR,
+    model_kind VARCHAR, method_kind VARCHAR, refs VARCHAR, tasks VARCHAR, rank_by VARCHAR,
     PRIMARY KEY (suite, suite_version)
 );
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
-    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR,
+    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN,
     PRIMARY KEY (suite, suite_version, metric)
 );
 CREATE TABLE cells (
@@ -207,7 +207,7 @@ class Store:
         """Keep the suite's declarations beside its numbers, so reading needs no plugin."""
         with self._transaction():
             self.con.execute(
-                "INSERT OR REPLACE INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO suites VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     suite.name,
                     suite.version,
@@ -218,24 +218,12 @@ class Store:
                     kind_name(suite.method_kind),
                     json.dumps(list(suite.references)),
                     json.dumps({t.name: t.description for t in suite.tasks}),
+                    suite.rank_by,
                 ],
             )
             self.con.executemany(
-                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        suite.name,
-                        suite.version,
-                        m.name,
-                        m.higher_is_better,
-                        m.unit,
-                        m.meaning,
-                        m.shape,
-                        m.formula,
-                        m.reference,
-                    ]
-                    for m in suite.metrics
-                ],
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[suite.name, suite.version, *(getattr(m, f.name) for f in fields(Metric))] for m in suite.metrics],
             )
 
     def write_cells(self, batch: Sequence[tuple[CellRecord, ScoreRows | None]], replace: bool = False) -> None:
