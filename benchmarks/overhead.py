@@ -61,7 +61,7 @@ def make_plugin(n_tasks: int, n_methods: int, n_seeds: int, n_samples: int):
 
 def cell_overhead(workdir: Path, n_cells: int) -> float:
     plugin, inside = make_plugin(n_tasks=1, n_methods=n_cells // 10, n_seeds=10, n_samples=1)
-    registry = load_registry(extra=[plugin])
+    registry = load_registry(extra=[plugin], defaults=False)
     cells = plan_grid(registry)
     with Store(workdir / "overhead.duckdb") as store:
         start = time.perf_counter()
@@ -72,7 +72,7 @@ def cell_overhead(workdir: Path, n_cells: int) -> float:
 
 def leaderboard_time(workdir: Path) -> tuple[int, float]:
     plugin, _ = make_plugin(n_tasks=2, n_methods=50, n_seeds=5, n_samples=2000)
-    registry = load_registry(extra=[plugin])
+    registry = load_registry(extra=[plugin], defaults=False)
     db = workdir / "million.duckdb"
     with Store(db) as store:
         run_cells(registry, plan_grid(registry), store, show_progress=False)

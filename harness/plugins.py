@@ -113,10 +113,10 @@ def _load_module_file(path: Path) -> ModuleType:
     return module
 
 
-def _candidates(plugins_dirs: Iterable[Path]) -> Iterable[tuple[PluginInfo, Callable[[], object]]]:
+def _candidates(plugins_dirs: Iterable[Path], defaults: bool) -> Iterable[tuple[PluginInfo, Callable[[], object]]]:
     """Yield (info, loader) for every plugin to try, in a fixed order."""
     own_version = _distribution_version("reliabench")
-    for module_name in DEFAULT_PLUGINS:
+    for module_name in DEFAULT_PLUGINS if defaults else ():
         yield PluginInfo(module_name, "reliabench", own_version), lambda m=module_name: importlib.import_module(m)
 
     allowed = _allow_list()
@@ -139,17 +139,20 @@ def _candidates(plugins_dirs: Iterable[Path]) -> Iterable[tuple[PluginInfo, Call
             yield PluginInfo(path.stem, f"file:{path.parent}", "local"), lambda p=path: _load_module_file(p)
 
 
-def load_registry(plugins_dirs: Iterable[Path | str] = (), extra: Iterable[object] = ()) -> Registry:
+def load_registry(
+    plugins_dirs: Iterable[Path | str] = (), extra: Iterable[object] = (), defaults: bool = True
+) -> Registry:
     """Import every plugin, call its hooks with a validating ``register``, return the result.
 
-    ``extra`` adds plugin objects directly (tests use it to register fixtures).
+    ``extra`` adds plugin objects directly and ``defaults=False`` leaves out the
+    built-ins (tests and benchmarks use both to work with fixtures alone).
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry()
     loaded: list[tuple[PluginInfo, object]] = []
 
-    candidates = list(_candidates(Path(d) for d in plugins_dirs))
+    candidates = list(_candidates((Path(d) for d in plugins_dirs), defaults))
     for i, obj in enumerate(extra):
         name = getattr(obj, "__name__", None) or f"extra-{i}"
         candidates.append((PluginInfo(name, "extra", "local"), lambda o=obj: o))

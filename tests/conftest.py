@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ import pytest
 FIXTURES = Path(__file__).parent / "plugin_fixtures"
 os.environ["RELIABENCH_PLUGINS"] = ""
 os.environ["COLUMNS"] = "200"  # rich tables wide enough to read in assertions
+# Models and generated data are cached per test session (set it yourself to reuse a warm cache).
+os.environ.setdefault("RELIABENCH_CACHE", tempfile.mkdtemp(prefix="reliabench-cache-"))
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +31,7 @@ def _isolated_env(monkeypatch, tmp_path):
 def registry():
     from harness.plugins import load_registry
 
-    return load_registry([FIXTURES])
+    return load_registry([FIXTURES], defaults=False)
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_invalid_registrations_are_rejected_with_reasons():
         register("not a suite")
         register(toy_suite(name="fine"))
 
-    registry = load_registry(extra=[plugin(register_suites=register_suites)])
+    registry = load_registry(extra=[plugin(register_suites=register_suites)], defaults=False)
     problems = registry.plugins[-1].problems
     assert list(registry.suites) == ["fine"]
     assert any("'Bad Name' is not a slug" in p for p in problems)
@@ -180,7 +180,7 @@ def test_entry_point_plugin_is_discovered(installed_plugin, tmp_path):
     assert "rb-demo-plugin" in listed.stdout and "4.2.0" in listed.stdout and "register_suites" in listed.stdout
     assert "demo-suite" in _cli(installed_plugin, "suites").stdout
     db = tmp_path / "r.duckdb"
-    ran = _cli(installed_plugin, "run", "--db", str(db), "--quiet")
+    ran = _cli(installed_plugin, "run", "--suite", "demo-suite", "--db", str(db), "--quiet")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "ran 1, skipped 0" in ran.stdout
     board = _cli(installed_plugin, "leaderboard", "--suite", "demo-suite", "--db", str(db), "--format", "csv")
