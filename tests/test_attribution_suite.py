@@ -1,0 +1,127 @@
+"""The attribution suite end to end on its quick profile: controls, leaderboard, determinism, bad methods."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from harness.data import load
+from harness.grid import plan_grid
+from harness.leaderboard import leaderboard
+from harness.plugins import load_registry
+from harness.runner import run_cells
+from harness.store import Store
+
+PATH_METHODS = ("ig", "ps-ig", "ps-ig-beta", "expected-gradients")
+CONTROLLED = {"faithfulness-correlation": True, "insertion-auc": True, "deletion-auc": False}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The whole quick profile, run once for this module (models trained into the session cache)."""
+    registry = load_registry()
+    db = tmp_path_factory.mktemp("attribution") / "quick.duckdb"
+    with Store(db) as store:
+        summary = run_cells(registry, plan_grid(registry, suites=["attribution"]), store, show_progress=False)
+    return registry, db, summary
+
+
+def test_quick_profile_runs_every_cell(quick):
+    _, _, summary = quick
+    assert summary.planned == 5 * 8 * 3  # (task, model) pairs x methods x seeds
+    assert not summary.failed, [outcome.error for _, outcome in summary.failed]
+
+
+@pytest.mark.parametrize(("metric", "higher"), CONTROLLED.items())
+def test_every_path_method_beats_the_random_control_everywhere(quick, metric, higher):
+    """On every (task, model) condition the 95% CIs of each path method and of random do not even overlap."""
+    _, db, _ = quick
+    with Store(db, read_only=True) as store:
+        board = leaderboard(store, "attribution", metric=metric)
+    board = board[board["task"] != "overall"].set_index(["task", "entry"])
+    for condition in board.index.get_level_values("task").unique():
+        control = board.loc[(condition, "random")]
+        for method in PATH_METHODS:
+            row = board.loc[(condition, method)]
+            if higher:
+                assert row["ci_low"] > control["ci_high"], (metric, condition, method)
+            else:
+                assert row["ci_high"] < control["ci_low"], (metric, condition, method)
+
+
+def test_leaderboard_ranks_every_method_with_cis(quick):
+    _, db, _ = quick
+    with Store(db, read_only=True) as store:
+        board = leaderboard(store, "attribution")
+    overall = board[board["task"] == "overall"].set_index("entry")
+    assert len(overall) == 8 and overall["rank"].notna().all()
+    assert (overall["ci_low"] <= overall["mean"]).all() and (overall["mean"] <= overall["ci_high"]).all()
+    assert (overall["rank_low"] <= overall["rank_high"]).all()
+    assert overall.loc["random", "rank"] == 8, "the random control ranks last on faithfulness correlation"
+    assert abs(overall.loc["random", "mean"]) < 0.05
+    assert set(board["task"]) == {
+        "overall",
+        "digits · mlp",
+        "digits · cnn",
+        "breast_cancer · mlp",
+        "mnist1d · mlp",
+        "mnist1d · cnn1d",
+    }
+
+
+def test_models_are_accurate_enough_to_explain(quick):
+    _, db, _ = quick
+    with Store(db, read_only=True) as store:
+        scores = store.results("attribution")
+    accuracy = scores[scores["metric"] == "model-accuracy"].groupby(["task", "model"])["value"].min()
+    assert accuracy[("digits", "cnn")] > 0.93 and accuracy[("digits", "mlp")] > 0.93
+    assert accuracy[("breast_cancer", "mlp")] > 0.93
+    assert accuracy[("mnist1d", "cnn1d")] > 0.85 and accuracy[("mnist1d", "mlp")] > 0.5
+
+
+def test_same_seed_same_numbers(quick, tmp_path):
+    registry, db, _ = quick
+    cells = plan_grid(
+        registry,
+        suites=["attribution"],
+        tasks=["digits"],
+        models=["cnn"],
+        methods=["expected-gradients", "smoothgrad"],
+        seeds=[1],
+    )
+    with Store(tmp_path / "again.duckdb") as store:
+        run_cells(registry, cells, store, show_progress=False)
+        again = store.results("attribution")
+    with Store(db, read_only=True) as store:
+        first = store.results("attribution")
+    keep = lambda frame: (  # noqa: E731
+        frame[frame["cell_key"].isin([c.key for c in cells]) & (frame["metric"] != "seconds-per-sample")]
+        .sort_values(["cell_key", "metric", "sample"])["value"]
+        .to_numpy()
+    )
+    assert len(keep(again)) > 0 and (keep(again) == keep(first)).all()
+
+
+def test_mnist1d_is_generated_offline_and_reproducibly():
+    data = load("mnist1d")
+    assert data.fingerprint == "b59029df22b80744"
+    x, y = data.tensors("train")
+    assert x.shape == (4000, 1, 40) and y.shape == (4000,) and data.num_classes == 10
+
+
+def test_a_method_returning_the_wrong_shape_fails_its_cell(quick, tmp_path):
+    registry, _, _ = quick
+
+    class Flat:
+        def attribute(self, model, x, target, context):
+            return torch.zeros(len(x), 3)
+
+    registry.methods["flat"] = dataclasses.replace(registry.methods["ig"], name="flat", load=Flat)
+    registry.providers[("method", "flat")] = registry.provider("method", "ig")
+    cells = plan_grid(registry, suites=["attribution"], tasks=["breast_cancer"], methods=["flat"], seeds=[0])
+    with Store(tmp_path / "bad.duckdb") as store:
+        summary = run_cells(registry, cells, store, show_progress=False)
+    ((_, outcome),) = summary.failed
+    assert "attribute returned (64, 3); expected a tensor shaped like the inputs (64, 30)" in outcome.error
