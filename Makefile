@@ -31,6 +31,7 @@ test: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/attribution.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/

@@ -39,12 +39,17 @@ def make_plugin(n_tasks: int, n_methods: int, n_seeds: int, n_samples: int):
         return result
 
     suite = Suite(
-        name="bench", version="1", title="Benchmark", description="trivial cells",
+        name="bench",
+        version="1",
+        title="Benchmark",
+        description="trivial cells",
         tasks=tuple(Task(f"t{i}") for i in range(n_tasks)),
-        metrics=(Metric("m", True, shape="sample" if n_samples > 1 else "scalar"),), primary_metric="m",
+        metrics=(Metric("m", True, shape="sample" if n_samples > 1 else "scalar"),),
+        primary_metric="m",
         profiles={"quick": Profile(tuple(range(n_seeds))), "full": Profile(tuple(range(n_seeds)))},
-        evaluate=evaluate, method_kind=Constant,
-    )  # fmt: skip
+        evaluate=evaluate,
+        method_kind=Constant,
+    )
 
     class Plugin:
         @hookimpl

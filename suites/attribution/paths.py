@@ -79,6 +79,8 @@ def gradients_at(
             (grad,) = torch.autograd.grad(out.sum(), chunk)
         grads.append(grad)
         outputs.append(out.detach())
+    if len(grads) == 1:
+        return grads[0], outputs[0]
     return torch.cat(grads), torch.cat(outputs)
 
 
@@ -100,13 +102,19 @@ def path_attribution(
     j = alphas.shape[-1]
     alphas = alphas.to(x.dtype).expand(n, j)
     weights = weights.to(x.dtype).expand(n, j)
-    if baselines.dim() == len(shape):
-        baselines = baselines.expand(n, j, *shape)
     spread = (1,) * len(shape)
-    delta = x[:, None] - baselines
-    points = baselines + alphas.reshape(n, j, *spread) * delta
-    grads, outputs = gradients_at(model, points.reshape(n * j, *shape), target.repeat_interleave(j), max_rows)
-    weighted = (weights.reshape(n, j, *spread) * grads.reshape(n, j, *shape) * delta).sum(dim=1)
+    shared = baselines.dim() == len(shape)
+    delta = x - baselines if shared else x[:, None] - baselines
+    start = baselines if shared else baselines.reshape(n * j, *shape)
+    steps = alphas.reshape(n * j, *spread) * (
+        delta.repeat_interleave(j, dim=0) if shared else delta.reshape(n * j, *shape)
+    )
+    grads, outputs = gradients_at(model, start + steps, target.repeat_interleave(j), max_rows)
+    grads = grads.reshape(n, j, -1)
+    if shared:  # (x − b) is the same at every point: weight the gradients first, multiply once
+        weighted = torch.einsum("nj,njd->nd", weights, grads).reshape(x.shape) * delta
+    else:
+        weighted = torch.einsum("nj,njd->nd", weights, grads * delta.reshape(n, j, -1)).reshape(x.shape)
     return weighted, outputs.reshape(n, j)
 
 
