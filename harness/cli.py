@@ -353,6 +353,33 @@ def export(fmt, suite, out, db) -> None:
     console.print(f"wrote {len(frame)} rows to {out}")
 
 
+@cli.group(cls=SuggestingGroup)
+def site() -> None:
+    """The static leaderboard site."""
+
+
+@site.command("build")
+@db_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder to write the site into (replaced).",
+)
+@click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
+def site_build(db, out, boot) -> None:
+    """Render every suite's leaderboard, entry and methodology pages and downloads as static files.
+
+    The folder is self-contained (no network, relative links): open its index.html
+    from disk or serve it from any static host.
+    """
+    from harness.publish import build_site
+
+    index = build_site(db, out, n_boot=boot)
+    console.print(f"site written: {index.resolve()}", soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: user errors print one clear line and exit 2, never a traceback."""
     try:

@@ -47,7 +47,7 @@ CREATE TABLE suites (
 );
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
-    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN,
+    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, position INTEGER,
     PRIMARY KEY (suite, suite_version, metric)
 );
 CREATE TABLE cells (
@@ -222,8 +222,11 @@ class Store:
                 ],
             )
             self.con.executemany(
-                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[suite.name, suite.version, *(getattr(m, f.name) for f in fields(Metric))] for m in suite.metrics],
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [suite.name, suite.version, *(getattr(m, f.name) for f in fields(Metric)), position]
+                    for position, m in enumerate(suite.metrics)
+                ],
             )
 
     def write_cells(self, batch: Sequence[tuple[CellRecord, ScoreRows | None]], replace: bool = False) -> None:
@@ -291,7 +294,7 @@ class Store:
 
     def metrics(self, suite: str | None = None) -> pd.DataFrame:
         where = "WHERE suite = ?" if suite else ""
-        return self.query(f"SELECT * FROM metrics {where} ORDER BY suite, metric", [suite] if suite else [])
+        return self.query(f"SELECT * FROM metrics {where} ORDER BY suite, suite_version, position", [suite] if suite else [])
 
     def runs(self) -> pd.DataFrame:
         return self.query("SELECT * FROM runs ORDER BY started_at")

@@ -1,0 +1,178 @@
+"""Gather what the site shows from the store: ranked tables, entries, provenance.
+
+Everything here is plain data; templates only lay it out. Names come from
+plugins and the database, so file names are made with :func:`file_name`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from harness import leaderboard as boards
+from harness import stats
+from harness.store import Store
+
+
+def file_name(name: str) -> str:
+    """A safe file stem for any name: a slug as it is, anything else slugged plus a short hash."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", str(name).lower()).strip("-")[:60] or "x"
+    return slug if slug == name else f"{slug}-{hashlib.sha256(str(name).encode()).hexdigest()[:8]}"
+
+
+@dataclass
+class Value:
+    """A number with its 95% CI, or the count of failed cells where there is none."""
+
+    mean: float | None
+    low: float | None
+    high: float | None
+    failed: int = 0
+
+    @staticmethod
+    def of(record: Any) -> Value:
+        """From a leaderboard row (a namedtuple of :data:`harness.leaderboard.COLUMNS`)."""
+        if pd.isna(record.mean):
+            return Value(None, None, None, int(record.failed_cells))
+        return Value(float(record.mean), float(record.ci_low), float(record.ci_high), int(record.failed_cells))
+
+
+@dataclass
+class Row:
+    """One entry of a suite leaderboard: rank from the primary metric, a value per (metric, task)."""
+
+    entry: str
+    model: str
+    method: str
+    rank: int | None
+    rank_low: int | None
+    rank_high: int | None
+    tie_group: int | None
+    values: dict[tuple[str, str], Value] = field(default_factory=dict)
+
+
+@dataclass
+class SuitePage:
+    name: str
+    title: str
+    description: str
+    version: str
+    profile: str
+    primary_metric: str
+    rank_by: str
+    references: list[str]
+    tasks: dict[str, str]
+    metrics: list[dict[str, Any]]
+    conditions: list[str]
+    rows: list[Row]
+    board: pd.DataFrame
+    pairs: pd.DataFrame
+    cells: pd.DataFrame
+    last_run: str
+
+    @property
+    def leader(self) -> Row | None:
+        ranked = [r for r in self.rows if r.rank is not None]
+        return ranked[0] if ranked else None
+
+    def primary(self) -> dict[str, Any]:
+        return next(m for m in self.metrics if m["metric"] == self.primary_metric)
+
+
+def _int(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
+def _rows(board: pd.DataFrame, primary: str) -> list[Row]:
+    """Rows ordered by primary rank; 'overall' ranks where it exists, else the single task's."""
+    main = board[board["metric"] == primary]
+    tasks = [t for t in main["task"].unique() if t != boards.OVERALL]
+    ranking_task = boards.OVERALL if len(tasks) > 1 else (tasks[0] if tasks else boards.OVERALL)
+    ranked = main[main["task"] == ranking_task].set_index("entry")
+    rows: dict[str, Row] = {}
+    for record in board.itertuples(index=False):
+        row = rows.get(record.entry)
+        if row is None:
+            rank = ranked.loc[record.entry] if record.entry in ranked.index else None
+            row = rows[record.entry] = Row(
+                record.entry,
+                record.model or "",
+                record.method or "",
+                *(None if rank is None else _int(rank[c]) for c in ("rank", "rank_low", "rank_high", "tie_group")),
+            )
+        row.values[(record.metric, record.task)] = Value.of(record)
+    return sorted(rows.values(), key=lambda r: (r.rank is None, r.rank or 0, r.entry))
+
+
+def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePage:
+    part = boards.load_slice(store, suite)
+    meta = store.query("SELECT * FROM suites WHERE suite = ? AND suite_version = ?", [suite, part.version]).iloc[0]
+    metrics = part.metrics.to_dict("records")
+    rankable = [m["metric"] for m in metrics if m["shape"] in ("scalar", "sample")]
+    primary_first = [part.primary_metric] + [m for m in rankable if m != part.primary_metric]
+    board = pd.concat([boards.rank_slice(part, m, n_boot=n_boot)[0] for m in primary_first], ignore_index=True)
+    pairs = boards.rank_slice(part, part.primary_metric, n_boot=n_boot, by="entry")[0]
+    conditions = [boards.OVERALL, *sorted(t for t in board["task"].unique() if t != boards.OVERALL)]
+    if len(conditions) == 2:  # one task: its rows already are the overall
+        board = board[board["task"] != boards.OVERALL]
+        conditions = conditions[1:]
+    return SuitePage(
+        name=suite,
+        title=meta["title"],
+        description=meta["description"],
+        version=part.version,
+        profile=part.profile,
+        primary_metric=part.primary_metric,
+        rank_by=part.rank_by,
+        references=json.loads(meta["refs"]),
+        tasks=json.loads(meta["tasks"]),
+        metrics=sorted(metrics, key=lambda m: primary_first.index(m["metric"]) if m["metric"] in rankable else 99),
+        conditions=conditions,
+        rows=_rows(board, part.primary_metric),
+        board=board,
+        pairs=pairs,
+        cells=part.cells,
+        last_run=str(part.cells["finished_at"].max())[:16],
+    )
+
+
+@dataclass
+class EntryPage:
+    """A model or a method, with its rows in every suite and where its numbers came from."""
+
+    side: str
+    name: str
+    suites: dict[str, pd.DataFrame] = field(default_factory=dict)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return f"{self.side}-{file_name(self.name)}.html"
+
+
+def entry_pages(pages: list[SuitePage], runs: pd.DataFrame) -> list[EntryPage]:
+    """One page per model and per method name found in any suite's cells."""
+    git = runs.set_index("run_id")["git_sha"].to_dict() if len(runs) else {}
+    found: dict[tuple[str, str], EntryPage] = {}
+    for page in pages:
+        for side in ("model", "method"):
+            for name, cells in page.cells[page.cells[side] != ""].groupby(side):
+                entry = found.setdefault((side, name), EntryPage(side, name))
+                entry.suites[page.name] = page.pairs[page.pairs[side] == name]
+                entry.provenance.append(
+                    {
+                        "suite": page.name,
+                        "suite_version": page.version,
+                        "plugin": ", ".join(sorted(set(cells[f"{side}_plugin"]))),
+                        "version": ", ".join(sorted(set(cells[f"{side}_version"]))),
+                        "seeds": ", ".join(str(s) for s in sorted(set(cells["seed"]))),
+                        "run_date": str(cells["finished_at"].max())[:16],
+                        "git_sha": ", ".join(sorted({git.get(r, "") or "unknown" for r in cells["run_id"]})),
+                    }
+                )
+    return sorted(found.values(), key=lambda e: (e.side, e.name))
