@@ -26,8 +26,8 @@ class Constant:
     """The method kind of the benchmark suite: a method is just a number."""
 
 
-def make_plugin(n_tasks: int, n_methods: int, n_seeds: int, n_samples: int):
-    """A plugin whose cells cost nothing but the harness's own work."""
+def make_plugin(n_tasks: int, n_methods: int, n_seeds: int, n_samples: int, suites: tuple[str, ...] = ("bench",)):
+    """A plugin whose cells cost nothing but the harness's own work; its methods enter every suite."""
     noise = np.random.default_rng(0).normal(size=n_samples)
     inside = {"seconds": 0.0}
 
@@ -38,23 +38,27 @@ def make_plugin(n_tasks: int, n_methods: int, n_seeds: int, n_samples: int):
         inside["seconds"] += time.perf_counter() - start
         return result
 
-    suite = Suite(
-        name="bench",
-        version="1",
-        title="Benchmark",
-        description="trivial cells",
-        tasks=tuple(Task(f"t{i}") for i in range(n_tasks)),
-        metrics=(Metric("m", True, shape="sample" if n_samples > 1 else "scalar"),),
-        primary_metric="m",
-        profiles={"quick": Profile(tuple(range(n_seeds))), "full": Profile(tuple(range(n_seeds)))},
-        evaluate=evaluate,
-        method_kind=Constant,
-    )
+    registered = [
+        Suite(
+            name=name,
+            version="1",
+            title=f"Benchmark {name}",
+            description="trivial cells",
+            tasks=tuple(Task(f"t{i}") for i in range(n_tasks)),
+            metrics=(Metric("m", True, shape="sample" if n_samples > 1 else "scalar"),),
+            primary_metric="m",
+            profiles={"quick": Profile(tuple(range(n_seeds))), "full": Profile(tuple(range(n_seeds)))},
+            evaluate=evaluate,
+            method_kind=Constant,
+        )
+        for name in suites
+    ]
 
     class Plugin:
         @hookimpl
         def register_suites(self, register):
-            register(suite)
+            for suite in registered:
+                register(suite)
 
         @hookimpl
         def register_methods(self, register):

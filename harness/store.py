@@ -294,7 +294,9 @@ class Store:
 
     def metrics(self, suite: str | None = None) -> pd.DataFrame:
         where = "WHERE suite = ?" if suite else ""
-        return self.query(f"SELECT * FROM metrics {where} ORDER BY suite, suite_version, position", [suite] if suite else [])
+        return self.query(
+            f"SELECT * FROM metrics {where} ORDER BY suite, suite_version, position", [suite] if suite else []
+        )
 
     def runs(self) -> pd.DataFrame:
         return self.query("SELECT * FROM runs ORDER BY started_at")

@@ -74,6 +74,7 @@ class SuitePage:
     pairs: pd.DataFrame
     cells: pd.DataFrame
     last_run: str
+    overall: stats.Ranking | None
 
     @property
     def leader(self) -> Row | None:
@@ -115,8 +116,11 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
     metrics = part.metrics.to_dict("records")
     rankable = [m["metric"] for m in metrics if m["shape"] in ("scalar", "sample")]
     primary_first = [part.primary_metric] + [m for m in rankable if m != part.primary_metric]
-    board = pd.concat([boards.rank_slice(part, m, n_boot=n_boot)[0] for m in primary_first], ignore_index=True)
-    pairs = boards.rank_slice(part, part.primary_metric, n_boot=n_boot, by="entry")[0]
+    ranked = [boards.rank_slice(part, m, n_boot=n_boot) for m in primary_first]
+    board = pd.concat([table for table, _ in ranked], ignore_index=True)
+    pairs = (
+        ranked[0][0] if part.rank_by == "entry" else boards.rank_slice(part, primary_first[0], n_boot, by="entry")[0]
+    )
     conditions = [boards.OVERALL, *sorted(t for t in board["task"].unique() if t != boards.OVERALL)]
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
@@ -138,6 +142,7 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
         pairs=pairs,
         cells=part.cells,
         last_run=str(part.cells["finished_at"].max())[:16],
+        overall=ranked[0][1],
     )
 
 

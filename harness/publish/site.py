@@ -61,8 +61,10 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
     with Store(db, read_only=True) as store:
         suite_names = sorted(store.suites()["suite"].unique())
         pages = [suite_page(store, name, n_boot) for name in suite_names if not store.cells(name).empty]
-        wins = boards.cross_suite(store, n_boot) if pages else pd.DataFrame()
         runs = store.runs()
+    wins = stats.mean_win_rate(
+        {p.name: (p.overall, p.primary()["higher_is_better"]) for p in pages if p.overall is not None}
+    ).sort_values(["win_rate", "entry"], ascending=[False, True])
     entries = entry_pages(pages, runs)
 
     if out.exists():
@@ -79,8 +81,7 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
         root = "../" * path.count("/")
         (out / path).write_text(env.get_template(template).render(root=root, **common, **context))
 
-    several = wins[wins["n_suites"] >= 2] if len(wins) else wins
-    render("index.html", "index.html", wins=several)
+    render("index.html", "index.html", wins=wins[wins["n_suites"] >= 2])
     for page in pages:
         render("suite.html", f"suites/{file_name(page.name)}.html", page=page, chart=_chart(page))
         render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page)

@@ -1,0 +1,263 @@
+"""The static site: structure, escaping and links from the files; behaviour in a real browser (chromium).
+
+The browser tests drive Debian's chromium through Python playwright; without it
+they are skipped with the reason (``make test`` installs chromium when it can).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cli import main
+from harness.grid import plan_grid
+from harness.publish.site import build_site
+from harness.runner import run_cells
+from harness.scores import NO_INDEX, ScoreRows
+from harness.store import CellRecord, Store
+
+EVIL = "<img src=x onerror=alert(1)>"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _evil_cell(key: str, status: str, error: str = "") -> CellRecord:
+    return CellRecord(
+        key=key,
+        run_id="handmade",
+        suite="toy",
+        suite_version="1",
+        task="small",
+        data_fingerprint="",
+        entry=EVIL,
+        model="",
+        model_version="",
+        method=EVIL,
+        method_version="1",
+        seed=0,
+        profile="quick",
+        config="{}",
+        suite_plugin="",
+        model_plugin="",
+        method_plugin="evil==6.6.6",
+        status=status,
+        error=error,
+        detail="",
+        duration_s=0.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A site built from the toy suite plus a hostile entry written straight into the database."""
+    from conftest import FIXTURES
+
+    from harness.plugins import load_registry
+
+    root = tmp_path_factory.mktemp("site")
+    db = root / "results.duckdb"
+    registry = load_registry([FIXTURES], defaults=False)
+    cells = plan_grid(registry, methods=["good", "fair", "bad", "raises"])
+    with Store(db) as store:
+        run_cells(registry, cells, store, show_progress=False)
+        values = np.linspace(-1, 1, 8)
+        rows = ScoreRows(
+            np.array(["score"] * 8, dtype=object),
+            np.arange(8, dtype=np.int32),
+            np.full(8, np.nan),
+            np.full(8, NO_INDEX, np.int32),
+            np.full(8, NO_INDEX, np.int32),
+            values,
+        )
+        store.write_cells(
+            [(_evil_cell("evil-ok", "ok"), rows), (_evil_cell("evil-bad", "error", "<script>alert(2)</script>"), None)]
+        )
+    index = build_site(db, root / "site", n_boot=200)
+    return index.parent
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.targets.append(value)
+
+
+def test_every_page_type_is_written(site):
+    names = {p.relative_to(site).as_posix() for p in _pages(site)}
+    assert {
+        "index.html",
+        "suites/toy.html",
+        "methodology/toy.html",
+        "downloads.html",
+        "entries/method-good.html",
+    } <= names
+    evil_pages = [n for n in names if n.startswith("entries/method-img-src-x-onerror-alert-1")]
+    assert len(evil_pages) == 1, "a hostile name becomes a sanitized file name"
+
+
+def test_every_link_resolves_and_nothing_is_remote(site):
+    for page in _pages(site):
+        parser = _Links()
+        parser.feed(page.read_text())
+        for target in parser.targets:
+            assert "://" not in target and not target.startswith("//"), f"{page}: remote reference {target}"
+            path = (page.parent / target.split("#")[0]).resolve()
+            assert path.exists(), f"{page.relative_to(site)} links to missing {target}"
+
+
+def test_plugin_text_is_escaped(site):
+    for page in _pages(site):
+        html = page.read_text()
+        assert EVIL not in html and "<script>alert(2)" not in html, page
+    suite = (site / "suites" / "toy.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in suite
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in suite, "the failed cell's reason is shown, as text"
+
+
+def test_downloads_hold_the_shown_results(site):
+    csv = pd.read_csv(site / "data" / "leaderboard.csv")
+    parquet = pd.read_parquet(site / "data" / "leaderboard.parquet")
+    records = json.loads((site / "data" / "leaderboard.json").read_text())
+    assert len(csv) == len(parquet) == len(records) > 0
+    good = parquet[(parquet["entry"] == "good") & (parquet["metric"] == "score") & (parquet["task"] == "overall")]
+    assert good["rank"].iloc[0] == 1
+
+
+def test_failed_cells_are_shown_not_hidden(site):
+    suite = (site / "suites" / "toy.html").read_text()
+    assert "failed ×" in suite and "ValueError: boom" in suite
+
+
+def test_cli_site_build(cli_run, db, tmp_path):
+    cli_run("run", "--method", "good,bad", "--quiet")
+    code, out = cli_run(
+        "site", "build", "--db", str(db), "--out", str(tmp_path / "out"), "--boot", "100", with_db=False
+    )
+    assert code == 0 and "site written:" in out and (tmp_path / "out" / "index.html").exists()
+
+
+def test_cli_site_without_results_says_how(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["site", "build", "--db", str(tmp_path / "missing.duckdb"), "--out", str(tmp_path / "s")])
+    assert exit_info.value.code == 2 and "reliabench run" in capsys.readouterr().err
+
+
+# -- in a real browser ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (extra: browser)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, site):
+    """Open a site page from file://, recording console errors, page errors, dialogs and requests."""
+    pages = []
+
+    def open_(path: str, width: int = 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.problems, page.requests, page.dialogs = [], [], []
+        page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.goto((site / path).as_uri())
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+
+
+def test_index_opens_from_disk_with_no_errors_and_no_network(open_page):
+    page = open_page("index.html")
+    assert page.title().startswith("Reliability leaderboards")
+    assert page.problems == []
+    assert page.requests and all(url.startswith("file://") for url in page.requests)
+
+
+def _column(page, index: int) -> list[str]:
+    return page.eval_on_selector_all(
+        "table.board tbody tr",
+        f"rows => rows.map(r => r.children[{index}].getAttribute('data-value') ?? "
+        f"r.children[{index}].textContent.trim())",
+    )
+
+
+def test_clicking_a_header_sorts(open_page):
+    page = open_page("suites/toy.html")
+    page.click("table.board th:nth-child(4)")  # entry, text
+    entries = _column(page, 3)
+    assert entries == sorted(entries, key=str.lower)
+    page.click("table.board th:nth-child(4)")
+    assert _column(page, 3) == sorted(entries, key=str.lower, reverse=True)
+    page.click("table.board th:nth-child(5)")  # the primary metric's first column, numeric
+    numbers = [float(v) for v in _column(page, 4) if v]
+    assert numbers == sorted(numbers) and len(numbers) >= 3
+    assert page.problems == []
+
+
+def test_filters_hide_rows_and_columns(open_page):
+    page = open_page("suites/toy.html")
+    page.fill("input[data-filter=method]", "goo")
+    visible = page.eval_on_selector_all("table.board tbody tr", "rows => rows.filter(r => r.offsetParent).length")
+    assert visible == 1
+    page.fill("input[data-filter=method]", "")
+    assert page.eval_on_selector_all("table.board tbody tr", "rows => rows.filter(r => r.offsetParent).length") == 5
+    shown = lambda: page.eval_on_selector_all(  # noqa: E731
+        "table.board th[data-task]", "cells => cells.filter(c => c.offsetParent).map(c => c.dataset.task)"
+    )
+    assert set(shown()) == {"overall"}
+    page.select_option("select[data-task-filter]", "small")
+    assert set(shown()) == {"small"}
+
+
+def test_hostile_name_is_text_and_runs_nothing(open_page, site):
+    page = open_page("suites/toy.html")
+    page.wait_for_timeout(200)
+    assert page.dialogs == [] and page.problems == []
+    assert EVIL in page.inner_text("table.board")
+    assert page.locator("table.board img").count() == 0
+
+
+def test_screenshots_of_every_page_type(open_page, site, tmp_path_factory):
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    pages = {
+        "index": "index.html",
+        "leaderboard": "suites/toy.html",
+        "methodology": "methodology/toy.html",
+        "entry": "entries/method-good.html",
+        "downloads": "downloads.html",
+    }
+    for kind, path in pages.items():
+        for width in (1280, 390):
+            page = open_page(path, width)
+            target = shots / f"{kind}-{width}.png"
+            page.screenshot(path=str(target), full_page=True)
+            assert target.stat().st_size > 5000 and page.problems == []
+    keep = Path(__file__).parent / "output" / "screenshots"
+    shutil.copytree(shots, keep, dirs_exist_ok=True)
