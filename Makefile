@@ -20,7 +20,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml $(STAMP_RUN)
-	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,dask]"
 	touch $@
 
 # Every suite's quick profile, then the site; a failed cell still gets its site built, and the exit code says so.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import click
 import pandas as pd
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from harness import leaderboard as boards
 from harness.errors import UsageError
+from harness.executors import ExecutionOptions
 from harness.grid import parse_seeds, plan_grid
 from harness.plugins import Registry, load_registry
 from harness.registry import kind_name
@@ -36,6 +39,23 @@ class SuggestingGroup(click.Group):
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
         return super().resolve_command(ctx, args)
+
+
+class ByteSize(click.ParamType):
+    """A memory size: bytes, or a number with K, M, G or T (powers of 1024)."""
+
+    name = "size"
+    units: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1] if text and text[-1] in self.units else ""
+        try:
+            return int(float(text[: len(text) - len(unit)]) * self.units[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size; write e.g. 2G, 512M or a number of bytes", param, ctx)
 
 
 def _registry(ctx: click.Context) -> Registry:
@@ -153,14 +173,69 @@ def methods(ctx: click.Context) -> None:
 @click.option("--wait", type=float, default=0.0, help="Seconds to wait if another run holds the database.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (and what is already stored) and stop.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed cell.")
+@click.option(
+    "--executor",
+    default="process",
+    show_default=True,
+    help="Where cells run: process (isolated workers), serial (this process, for debugging), dask.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Cells run in parallel (process and dask executors).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1800.0,
+    show_default=True,
+    help="Seconds a cell may take before it is stopped and stored as a timeout.",
+)
+@click.option(
+    "--max-memory",
+    type=ByteSize(),
+    default="8G",
+    show_default=True,
+    help="Memory a cell's worker may allocate, e.g. 2G or 512M; past it allocations fail.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Extra tries for cells that raised, crashed or timed out (not for bad results).",
+)
+@click.option("--scheduler", help="Address of an existing Dask scheduler (tcp://host:port) for --executor dask.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def run(ctx: click.Context, suite, task, model, method, seeds, profile, db, wait, dry_run, fail_fast, quiet) -> None:
+def run(
+    ctx: click.Context,
+    suite,
+    task,
+    model,
+    method,
+    seeds,
+    profile,
+    db,
+    wait,
+    dry_run,
+    fail_fast,
+    quiet,
+    executor,
+    workers,
+    timeout,
+    max_memory,
+    retries,
+    scheduler,
+) -> None:
     """Run the grid of (suite, task, model, method, seed) cells, skipping cells already stored.
 
     Each finished cell is stored at once, so an interrupted run resumes where it
-    stopped. A cell that fails is stored with its reason; the others still run,
-    and the command exits non-zero.
+    stopped. A cell that fails (raises, hangs past --timeout, crashes its worker,
+    exceeds --max-memory, returns NaN or the wrong shape) is stored with its
+    reason; the others still run, and the command exits non-zero.
     """
     registry = _registry(ctx)
     for problem in registry.problems:
@@ -182,10 +257,27 @@ def run(ctx: click.Context, suite, task, model, method, seeds, profile, db, wait
     if dry_run:
         _print_plan(cells, db)
         return
+    options = ExecutionOptions(workers, timeout, max_memory, scheduler=scheduler)
+    spec = registry.get("executor", executor)
     with Store(db, wait_s=wait) as store:
-        summary = run_cells(
-            registry, cells, store, argv=sys.argv, console=err_console, show_progress=not quiet, fail_fast=fail_fast
-        )
+        try:
+            runner = spec.create(registry, options)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            summary = run_cells(
+                registry,
+                cells,
+                store,
+                runner,
+                argv=sys.argv,
+                console=err_console,
+                show_progress=not quiet,
+                fail_fast=fail_fast,
+                retries=retries,
+            )
+        finally:
+            runner.close()
     console.print(
         f"ran {summary.ran}, skipped {summary.skipped} (already stored), failed {len(summary.failed)} "
         f"of {summary.planned} cells; results in {summary.db}",

@@ -31,3 +31,12 @@ def register_models(register: Callable) -> None:
 @hookspec
 def register_methods(register: Callable) -> None:
     """Call ``register(method)`` for each :class:`harness.registry.MethodSpec` this plugin provides."""
+
+
+@hookspec
+def register_executors(register: Callable) -> None:
+    """Call ``register(executor)`` for each :class:`harness.registry.ExecutorSpec` this plugin provides.
+
+    An executor decides where cells run (this process, worker processes, a
+    cluster); it returns outcomes and never writes to the store itself.
+    """

@@ -24,9 +24,14 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import UsageError, unknown_name
-from harness.registry import InvalidSpec, MethodSpec, ModelSpec, Suite
+from harness.registry import ExecutorSpec, InvalidSpec, MethodSpec, ModelSpec, Suite
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("suites.attribution", "plugins.classifiers", "plugins.attribution_methods")
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.executors",
+    "suites.attribution",
+    "plugins.classifiers",
+    "plugins.attribution_methods",
+)
 
 ENTRY_POINT_GROUP = "reliabench"
 ALLOW_LIST_ENV = "RELIABENCH_PLUGINS"
@@ -35,6 +40,7 @@ HOOKS: dict[str, tuple[str, type]] = {
     "register_suites": ("suite", Suite),
     "register_models": ("model", ModelSpec),
     "register_methods": ("method", MethodSpec),
+    "register_executors": ("executor", ExecutorSpec),
 }
 
 
@@ -57,11 +63,18 @@ class Registry:
     suites: dict[str, Suite] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
     methods: dict[str, MethodSpec] = field(default_factory=dict)
+    executors: dict[str, ExecutorSpec] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     providers: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
 
-    def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec]:
-        return {"suite": self.suites, "model": self.models, "method": self.methods}[category]
+    plugins_dirs: tuple[Path, ...] = ()
+    defaults: bool = True
+    in_process_only: bool = False  # holds plugin objects a fresh worker process cannot import
+
+    def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec | ExecutorSpec]:
+        return {"suite": self.suites, "model": self.models, "method": self.methods, "executor": self.executors}[
+            category
+        ]
 
     def get(self, category: str, name: str):
         """Look a name up, or fail with a 'did you mean' that lists close names."""
@@ -149,10 +162,12 @@ def load_registry(
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    registry = Registry()
+    plugins_dirs = tuple(Path(d) for d in plugins_dirs)
+    extra = list(extra)
+    registry = Registry(plugins_dirs=plugins_dirs, defaults=defaults, in_process_only=bool(extra))
     loaded: list[tuple[PluginInfo, object]] = []
 
-    candidates = list(_candidates((Path(d) for d in plugins_dirs), defaults))
+    candidates = list(_candidates(plugins_dirs, defaults))
     for i, obj in enumerate(extra):
         name = getattr(obj, "__name__", None) or f"extra-{i}"
         candidates.append((PluginInfo(name, "extra", "local"), lambda o=obj: o))

@@ -260,3 +260,17 @@ class Curve:
 
     steps: Sequence[float]
     values: Sequence[float]
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """A way to run cells; ``create(options)`` returns an :class:`harness.executors.Executor`."""
+
+    name: str
+    create: Callable[..., Any]
+    description: str = ""
+
+    def validate(self) -> None:
+        check_slug("executor", self.name)
+        if not callable(self.create):
+            raise InvalidSpec(f"executor {self.name!r}: create must be callable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from harness import provenance
-from harness.executors import Outcome, SerialExecutor
+from harness.executors import Executor, Outcome, SerialExecutor
 from harness.grid import Cell, canonical_json
 from harness.plugins import Registry
 from harness.scores import ScoreRows
@@ -113,13 +114,18 @@ def run_cells(
     registry: Registry,
     cells: Sequence[Cell],
     store: Store,
-    executor: SerialExecutor | None = None,
+    executor: Executor | None = None,
     argv: Sequence[str] = (),
     console: Console | None = None,
     show_progress: bool = True,
     fail_fast: bool = False,
+    retries: int = 0,
 ) -> RunSummary:
-    """Execute every cell of ``cells`` not already stored ``ok``; store outcomes as they finish."""
+    """Execute every cell of ``cells`` not already stored ``ok``; store outcomes as they finish.
+
+    A cell that failed for a reason other than its own result (an exception, a
+    crash, a timeout) is tried up to ``retries`` more times before it is stored.
+    """
     executor = executor or SerialExecutor()
     console = console or Console(stderr=True)
     run_id = uuid.uuid4().hex
@@ -131,20 +137,31 @@ def run_cells(
     todo = list({c.key: c for c in cells if stored.get(c.key) != "ok"}.values())
     summary = RunSummary(run_id, store.path, planned=len(cells), skipped=len(cells) - len(todo))
     writer = _Writer(store, stale=set(stored))
+    attempts: dict[str, int] = {}
 
     status = "finished"
     try:
         with _progress(console) if show_progress else _NoProgress() as bar:
             job = bar.add_task("cells", total=len(todo), current="")
-            for cell, outcome in executor.map(todo):
-                writer.add(_record(cell, outcome, run_id, registry), outcome.scores)
-                summary.ran += 1
-                if outcome.status != "ok":
-                    summary.failed.append((cell, outcome))
-                bar.update(job, advance=1, current=cell.label)
-                if fail_fast and summary.failed:
-                    status = "failed-fast"
-                    break
+            while todo and status == "finished":
+                again = []
+                for cell, outcome in executor.map(todo):
+                    tries = attempts.get(cell.key, 0)
+                    if outcome.status != "ok" and outcome.retryable and tries < retries:
+                        attempts[cell.key] = tries + 1
+                        again.append(cell)
+                        continue
+                    if tries:
+                        outcome = dataclasses.replace(outcome, error=f"{outcome.error} (after {tries} retries)")
+                    writer.add(_record(cell, outcome, run_id, registry), outcome.scores)
+                    summary.ran += 1
+                    if outcome.status != "ok":
+                        summary.failed.append((cell, outcome))
+                    bar.update(job, advance=1, current=cell.label)
+                    if fail_fast and summary.failed:
+                        status = "failed-fast"
+                        break
+                todo = again
     except KeyboardInterrupt:
         summary.interrupted = True
         status = "interrupted"

@@ -48,6 +48,8 @@ def cli_run(db, capsys):
         argv = ["--plugins-dir", str(FIXTURES), *args]
         if with_db and args and args[0] in ("run", "leaderboard", "export"):
             argv += ["--db", str(db)]
+        if args and args[0] == "run" and "--executor" not in args:
+            argv += ["--executor", "serial"]  # fast in-process; the process executor has its own tests
         try:
             main(argv)
         except SystemExit as exc:
