@@ -12,6 +12,8 @@ import resource
 import time
 from collections.abc import Iterator, Sequence
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from harness.executors import (
     CellRef,
     ExecutionOptions,
@@ -37,8 +39,19 @@ def run_on_worker(ref: CellRef, source, threads: int, max_memory: int | None) ->
     return memory_note(execute_cell(ref.resolve(_REGISTRIES[source])), max_memory)
 
 
+class _WarmRegistry(WorkerPlugin):
+    """A Dask worker plugin: rebuild the registry when a worker starts (or restarts), not inside a cell's time."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def setup(self, worker) -> None:
+        _REGISTRIES.setdefault(self.source, worker_registry(self.source))
+
+
 class DaskExecutor:
-    """At most ``workers`` cells in flight, so a cell's deadline starts when it starts."""
+    """At most ``workers`` cells in flight; a cell's timeout runs from when a worker starts processing it."""
 
     def __init__(self, registry, options: ExecutionOptions):
         import dask
@@ -59,17 +72,17 @@ class DaskExecutor:
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self.cluster)
+        self.client.register_plugin(_WarmRegistry(self.source), name="reliabench-registry")
 
     def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         from distributed import wait
 
         pending = list(reversed(cells))
-        flying: dict = {}  # future -> (cell, started)
+        flying: dict = {}  # future -> [cell, started or None]
         threads = self.options.threads_per_cell()
-        limit = max(1, self.options.workers)
         try:
             while pending or flying:
-                while pending and len(flying) < limit:
+                while pending and len(flying) < max(1, self.options.workers):
                     cell = pending.pop()
                     future = self.client.submit(
                         run_on_worker,
@@ -80,35 +93,44 @@ class DaskExecutor:
                         key=f"cell-{cell.key}-{time.monotonic_ns()}",
                         pure=False,
                     )
-                    flying[future] = (cell, time.monotonic())
-                timeout = self._time_left(flying)
-                done, _ = wait(list(flying), timeout=timeout, return_when="FIRST_COMPLETED")
+                    flying[future] = [cell, None]
+                try:
+                    done, _ = wait(
+                        list(flying), timeout=0.5 if self.options.timeout_s else None, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:  # nothing finished yet: check the clocks
+                    done = set()
                 for future in done:
                     cell, started = flying.pop(future)
                     yield cell, self._outcome(future, started)
-                for future, (cell, started) in list(flying.items()):
-                    if self.options.timeout_s and time.monotonic() - started >= self.options.timeout_s:
-                        flying.pop(future)
-                        self._abandon(future)
-                        yield (
-                            cell,
-                            Outcome(
-                                "timeout",
-                                self.options.timeout_s,
-                                retryable=True,
-                                error=f"no result within the {self.options.timeout_s:g} s timeout; worker restarted",
-                            ),
-                        )
+                yield from self._expired(flying)
         finally:
             for future in flying:
                 future.cancel()
 
-    def _time_left(self, flying: dict) -> float | None:
-        if not self.options.timeout_s:
-            return None
-        return max(0.01, min(started for _, started in flying.values()) + self.options.timeout_s - time.monotonic())
+    def _expired(self, flying: dict) -> Iterator[tuple[Cell, Outcome]]:
+        """Start the clock of cells a worker has begun; give up on those past the timeout."""
+        if not self.options.timeout_s or not flying:
+            return
+        now = time.monotonic()
+        processing = set().union(*self.client.processing().values())
+        for future, state in list(flying.items()):
+            if state[1] is None and future.key in processing:
+                state[1] = now
+            if state[1] is not None and now - state[1] >= self.options.timeout_s:
+                flying.pop(future)
+                self._abandon(future)
+                yield (
+                    state[0],
+                    Outcome(
+                        "timeout",
+                        self.options.timeout_s,
+                        retryable=True,
+                        error=f"no result within the {self.options.timeout_s:g} s timeout; worker restarted",
+                    ),
+                )
 
-    def _outcome(self, future, started: float) -> Outcome:
+    def _outcome(self, future, started: float | None) -> Outcome:
         if future.status == "finished":
             return future.result()
         exc = future.exception()
@@ -118,7 +140,7 @@ class DaskExecutor:
             if name == "KilledWorker"
             else f"{name}: {exc}"
         )
-        return Outcome("error", time.monotonic() - started, error=reason, retryable=True)
+        return Outcome("error", time.monotonic() - (started or time.monotonic()), error=reason, retryable=True)
 
     def _abandon(self, future) -> None:
         """Cancel a hung cell and restart the worker still running it (a thread cannot be stopped)."""

@@ -57,7 +57,8 @@ def test_config_and_seed_enter_the_key(registry):
 
 
 def test_faulty_plugins_fail_only_their_cells(registry, db):
-    summary = run(registry, db, tasks=["small"], seeds=(0,))
+    faulty = ["raises", "nan", "wrong-shape", "text", "not-scorer"]
+    summary = run(registry, db, tasks=["small"], seeds=(0,), methods=HEALTHY + faulty)
     failed = {cell.method_name: outcome.error for cell, outcome in summary.failed}
     assert set(failed) == {"raises", "nan", "wrong-shape", "text", "not-scorer"}
     assert failed["raises"] == "ValueError: boom: this method always fails"

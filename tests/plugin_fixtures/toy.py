@@ -89,7 +89,33 @@ class NotAScorer:
     pass
 
 
+# The faults below take down or stall their process: use them only with the process or dask executor.
+class Hangs:
+    def scores(self, noise):
+        time.sleep(3600)
+
+
+class Segfaults:
+    def scores(self, noise):
+        import ctypes
+
+        ctypes.string_at(0)
+
+
+class Exits:
+    def scores(self, noise):
+        os._exit(3)
+
+
+class Hogs:
+    def scores(self, noise):
+        hoard = []
+        while True:
+            hoard.append(np.ones(25_000_000))
+
+
 FAULTY = {"raises": Raises, "nan": ReturnsNaN, "wrong-shape": WrongShape, "text": NotANumber, "not-scorer": NotAScorer}
+CRASHING = {"hangs": Hangs, "segfaults": Segfaults, "exits": Exits, "hogs": Hogs}
 HEALTHY = tuple(OFFSETS)
 
 
@@ -102,5 +128,5 @@ def register_suites(register):
 def register_methods(register):
     for name, offset in OFFSETS.items():
         register(MethodSpec(name, Scorer, "1", lambda o=offset: Offset(o), description=f"offset {offset}"))
-    for name, cls in FAULTY.items():
+    for name, cls in (FAULTY | CRASHING).items():
         register(MethodSpec(name, Scorer, "1", cls, description="fails on purpose"))
