@@ -55,10 +55,13 @@ def test_every_fault_fails_only_its_cell_with_a_named_reason(cli_run, db, execut
         cells = store.cells("toy").set_index("method")
     assert (cells.loc[HEALTHY, "status"] == "ok").all()
     for method, (status, reason) in EXPECTED.items():
-        if executor == "dask" and method in ("segfaults", "exits"):
-            reason = "Dask worker died"
+        reasons = {reason}
+        if executor == "dask" and method in ("segfaults", "exits", "hogs"):
+            # A Dask worker is one process for the task and the worker's own threads: a crash, or an allocation
+            # failure in one of those threads, takes the worker down, and the scheduler reports it as killed.
+            reasons = {reason, "Dask worker died"} if method == "hogs" else {"Dask worker died"}
         assert cells.loc[method, "status"] == status, (method, cells.loc[method, "error"])
-        assert reason in cells.loc[method, "error"], (method, cells.loc[method, "error"])
+        assert any(r in cells.loc[method, "error"] for r in reasons), (method, cells.loc[method, "error"])
         assert f"{status}" in out and f"small {method} seed=0" in out
 
 
