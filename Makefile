@@ -47,6 +47,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/attribution.py
 	$(BIN)/python benchmarks/site.py
+	$(BIN)/python benchmarks/scaling.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/ tests/output/

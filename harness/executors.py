@@ -244,20 +244,25 @@ class ProcessExecutor:
         self.context = multiprocessing.get_context("spawn")
         self.idle: list[_Worker] = []
 
-    def _spawn(self) -> _Worker:
-        parent, child = self.context.Pipe()
-        process = self.context.Process(
-            target=_worker_main,
-            args=(child, self.source, self.options.threads_per_cell(), self.options.max_memory),
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
-        if not parent.poll(120) or parent.recv()[0] != "ready":
-            self._kill(worker)
-            raise RuntimeError(f"a worker process failed to start ({_death(process.exitcode)})")
-        return worker
+    def _spawn(self, count: int) -> list[_Worker]:
+        """Start ``count`` workers at once (they import plugins in parallel) and wait until all are ready."""
+        workers = []
+        for _ in range(count):
+            parent, child = self.context.Pipe()
+            process = self.context.Process(
+                target=_worker_main,
+                args=(child, self.source, self.options.threads_per_cell(), self.options.max_memory),
+                daemon=True,
+            )
+            process.start()
+            child.close()
+            workers.append(_Worker(process, parent))
+        for worker in workers:
+            if not worker.conn.poll(120) or worker.conn.recv()[0] != "ready":
+                for other in workers:
+                    self._kill(other)
+                raise RuntimeError(f"a worker process failed to start ({_death(worker.process.exitcode)})")
+        return workers
 
     def _kill(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -268,10 +273,11 @@ class ProcessExecutor:
     def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         pending: deque[Cell] = deque(cells)
         busy: list[_Worker] = []
+        self.idle += self._spawn(max(0, min(self.options.workers, len(pending)) - len(self.idle)))
         try:
             while pending or busy:
                 while pending and len(busy) < self.options.workers:
-                    worker = self.idle.pop() if self.idle else self._spawn()
+                    worker = self.idle.pop() if self.idle else self._spawn(1)[0]
                     worker.cell = pending.popleft()
                     worker.started = time.monotonic()
                     worker.deadline = worker.started + (self.options.timeout_s or float("inf"))

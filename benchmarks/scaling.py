@@ -1,0 +1,62 @@
+"""Scale-out: speed-up of 2 workers over 1 on the attribution quick grid, and the cost of isolation.
+
+Run: .venv/bin/python benchmarks/scaling.py
+Goal: >= 1.7x with 2 workers on 2 cores, for the process and the dask executor.
+Every run uses one torch thread per cell, so the comparison is of workers alone;
+models are trained (cached) by a warm-up pass first, so no run pays for training.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from harness.executors import ExecutionOptions
+from harness.grid import plan_grid
+from harness.plugins import load_registry
+from harness.runner import run_cells
+from harness.store import Store
+
+FEW = 200
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "plugin_fixtures"
+
+
+def timed_run(registry, cells, executor: str, workers: int, folder: Path) -> float:
+    """Wall time of a whole run, worker start-up included."""
+    start = time.perf_counter()
+    runner = registry.get("executor", executor).create(registry, ExecutionOptions(workers=workers, threads=1))
+    try:
+        with Store(folder / f"{executor}-{workers}-{time.monotonic_ns()}.duckdb") as store:
+            summary = run_cells(registry, cells, store, runner, show_progress=False)
+    finally:
+        runner.close()
+    assert not summary.failed
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    registry = load_registry([FIXTURES])
+    grid = plan_grid(registry, suites=["attribution"])
+    trivial = plan_grid(registry, suites=["toy"], methods=["good", "fair", "bad"], seeds=range(200))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        timed_run(registry, grid, "serial", 1, folder)  # warm-up: train and cache every model
+        print(f"attribution quick grid, {len(grid)} cells, 1 torch thread per cell:")
+        for executor in ("process", "dask"):
+            one = timed_run(registry, grid, executor, 1, folder)
+            two = timed_run(registry, grid, executor, 2, folder)
+            speed_up = f"speed-up {one / two:.2f}x (goal >= 1.7x)"
+            print(f"  {executor:<8} 1 worker {one:6.1f} s, 2 workers {two:6.1f} s: {speed_up}")
+        slopes = {}
+        for executor in ("serial", "process"):
+            few, many = (timed_run(registry, trivial[:n], executor, 1, folder) for n in (FEW, len(trivial)))
+            slopes[executor] = (many - few) / (len(trivial) - FEW)
+        print(
+            f"subprocess isolation: {(slopes['process'] - slopes['serial']) * 1e3:.2f} ms per cell beyond in-process "
+            f"execution ({slopes['serial'] * 1e3:.2f} ms per trivial cell in-process; start-up of workers excluded)"
+        )
+
+
+if __name__ == "__main__":
+    main()
