@@ -63,3 +63,18 @@ def cli_run(db, capsys):
 def reliabench_exe() -> str:
     """The console script beside the interpreter running the tests."""
     return str(Path(sys.executable).with_name("reliabench"))
+
+
+def explained_inputs(arch: str, n: int):
+    """A cached digits model of ``arch`` (seed 0), its first ``n`` test inputs, their predicted classes, the data."""
+    import torch
+
+    from harness.data import load
+    from plugins.classifiers import MODELS, trained
+
+    data = load("digits")
+    model = trained(MODELS[arch][0], data, seed=0)
+    x = data.tensors("test")[0][:n]
+    with torch.no_grad():
+        target = model(x).argmax(dim=1)
+    return model, x, target, data

@@ -15,23 +15,17 @@ import quantus
 import torch
 from captum.metrics import infidelity as captum_infidelity
 from captum.metrics import sensitivity_max as captum_sensitivity_max
+from conftest import explained_inputs
 from quantus.functions.perturb_func import batch_baseline_replacement_by_indices
 
-from harness.data import load
 from plugins.attribution_methods import IntegratedGradients
-from plugins.classifiers import MODELS, trained
 from suites.attribution import metrics
 from suites.attribution.contract import ExplainContext
 
 
 @pytest.fixture(scope="module")
 def setup():
-    data = load("digits")
-    model = trained(MODELS["mlp"][0], data, seed=0)
-    x, _ = data.tensors("test")
-    x = x[:16]
-    with torch.no_grad():
-        target = model(x).argmax(dim=1)
+    model, x, target, _ = explained_inputs("mlp", 16)
     ig = IntegratedGradients(steps=16)
     ctx = ExplainContext(model.baseline(), x, torch.Generator().manual_seed(0), max_rows=4096)
     phi = ig.attribute(model, x, target, ctx)

@@ -7,8 +7,8 @@ import torch
 from captum.attr import InputXGradient as CaptumInputXGradient
 from captum.attr import IntegratedGradients as CaptumIG
 from captum.attr import Saliency as CaptumSaliency
+from conftest import explained_inputs
 
-from harness.data import load
 from plugins.attribution_methods import (
     ExpectedGradients,
     InputXGradient,
@@ -16,7 +16,6 @@ from plugins.attribution_methods import (
     PathSampledIG,
     Saliency,
 )
-from plugins.classifiers import MODELS, trained
 from suites.attribution.contract import Attribution, ExplainContext
 from suites.attribution.paths import path_sampled
 
@@ -68,13 +67,7 @@ def test_path_sampled_weights_are_the_cdf():
 
 @pytest.fixture(scope="module")
 def digits_cnn():
-    data = load("digits")
-    model = trained(MODELS["cnn"][0], data, seed=0)
-    x, _ = data.tensors("test")
-    x = x[:32]
-    with torch.no_grad():
-        target = model(x).argmax(dim=1)
-    return model, x, target, data
+    return explained_inputs("cnn", 32)
 
 
 def test_psig_completeness_on_a_trained_cnn_converges(digits_cnn):
