@@ -171,6 +171,30 @@ def test_busy_database_names_the_holder(db, cli_run):
         holder.wait()
 
 
+def test_two_concurrent_runs_never_store_a_cell_twice(db):
+    argv = [
+        reliabench_exe(),
+        "--plugins-dir",
+        str(FIXTURES),
+        "run",
+        "--db",
+        str(db),
+        "--quiet",
+        "--executor",
+        "serial",
+        "--wait",
+        "60",
+        *KILL_GRID,
+    ]
+    env = {**os.environ, "TOY_SLEEP": "0.05"}
+    first, second = (subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2))
+    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+    assert first.returncode == second.returncode == 0
+    assert sorted("ran 18, skipped 0" in out for out in outputs) == [False, True]
+    assert any("ran 0, skipped 18" in out for out in outputs), "the run that waited finds everything stored"
+    assert _stored(db) == (18, 18)
+
+
 def test_foreign_duckdb_file_is_refused(tmp_path):
     path = tmp_path / "other.duckdb"
     duckdb.connect(str(path)).execute("CREATE TABLE t (x INT)").close()

@@ -77,6 +77,13 @@ class SuitePage:
     overall: stats.Ranking | None
 
     @property
+    def question(self) -> str:
+        """The description's first sentence: what the suite asks."""
+        first = self.description.strip().split("\n\n")[0].replace("\n", " ")
+        ends = [i for i in (first.find("? "), first.find(". ")) if i >= 0]
+        return first[: min(ends) + 1] if ends else first
+
+    @property
     def leader(self) -> Row | None:
         ranked = [r for r in self.rows if r.rank is not None]
         return ranked[0] if ranked else None

@@ -21,8 +21,9 @@ from suites.attribution.contract import Attribution, Attributor, ExplainContext
 TASKS = ("digits", "breast_cancer", "mnist1d")
 
 DESCRIPTION = """\
-Feature attributions claim that some input features matter more than others for
-a prediction. This suite tests that claim against the model itself: removing
+Do feature attributions tell the truth about the model they explain? Feature
+attributions claim that some input features matter more than others for a
+prediction. This suite tests that claim against the model itself: removing
 highly attributed features should hurt the prediction (deletion), restoring them
 should recover it (insertion), and the attribution mass of any feature subset
 should predict the output drop when that subset is removed (faithfulness
