@@ -3,6 +3,7 @@
 - ``digits``: scikit-learn's 8×8 handwritten digits, scaled to [0, 1], shape (1, 8, 8).
 - ``breast_cancer``: scikit-learn's Wisconsin table, standardized on the training split, shape (30,).
 - ``mnist1d``: Greydanus's MNIST-1D, generated locally by its own code (seed 42), shape (1, 40).
+- ``stdlib_text``: byte tokens of Python's own standard library sources (for the PTQ language model).
 
 Splits are fixed (stratified 80/20 with ``random_state=0``; mnist1d's own split),
 so every seed of every suite sees the same test set. Nothing touches the network.
@@ -14,13 +15,19 @@ import functools
 import hashlib
 import importlib.metadata
 import random
+import sysconfig
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.cache import cached
 from harness.classification import ClassificationData
 from harness.errors import UsageError, unknown_name
+
+if TYPE_CHECKING:
+    import torch
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
@@ -121,6 +128,49 @@ DESCRIPTIONS = {
     "breast_cancer": "scikit-learn's Wisconsin breast cancer table, 30 standardized features, 2 classes",
     "mnist1d": "MNIST-1D, 40-step sequences generated offline by the mnist1d package, 10 classes",
 }
+
+
+# Text that ships with Python itself: its standard library sources (a fixed file list; two held out).
+TRAIN_FILES = (
+    "argparse.py",
+    "ast.py",
+    "bisect.py",
+    "calendar.py",
+    "csv.py",
+    "dataclasses.py",
+    "difflib.py",
+    "enum.py",
+    "fractions.py",
+    "functools.py",
+    "heapq.py",
+    "json/decoder.py",
+    "json/encoder.py",
+    "shlex.py",
+    "string.py",
+    "typing.py",
+)
+HELD_OUT_FILES = ("statistics.py", "textwrap.py")
+
+
+@functools.cache
+def stdlib_text() -> dict[str, torch.Tensor]:
+    """Byte tokens of the fixed training and held-out files of this interpreter's standard library."""
+    import torch
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    missing = [f for f in TRAIN_FILES + HELD_OUT_FILES if not (root / f).exists()]
+    if missing:
+        raise FileNotFoundError(f"standard library sources not found under {root}: {', '.join(missing)}")
+
+    def tokens(files) -> torch.Tensor:
+        data = b"\n".join((root / f).read_bytes() for f in files)
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
+
+    return {"train": tokens(TRAIN_FILES), "test": tokens(HELD_OUT_FILES)}
+
+
+def text_fingerprint() -> str:
+    return fingerprint(*(stdlib_text()[split].numpy().astype("uint8") for split in ("train", "test")))
 
 
 @functools.cache

@@ -31,6 +31,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "suites.attribution",
     "plugins.classifiers",
     "plugins.attribution_methods",
+    "suites.ptq",
+    "plugins.checkpointed_models",
+    "plugins.quantizers",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

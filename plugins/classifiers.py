@@ -104,8 +104,13 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(x).argmax(dim=1) == y).float().mean())
 
 
-def train(recipe: Recipe, data: ClassificationData, seed: int) -> tuple[nn.Module, dict[str, Any]]:
-    """Adam with a cosine schedule on shuffled mini-batches; deterministic for a seed."""
+def train(
+    recipe: Recipe, data: ClassificationData, seed: int, on_step: Callable[[int, nn.Module], None] | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Adam with a cosine schedule on shuffled mini-batches; deterministic for a seed.
+
+    ``on_step(step, net)`` is called after every optimizer step (the PTQ suite saves checkpoints with it).
+    """
     torch.manual_seed(seed)
     net = ARCHITECTURES[recipe.arch](data.input_shape, data.num_classes)
     x, y = data.tensors("train")
@@ -115,12 +120,16 @@ def train(recipe: Recipe, data: ClassificationData, seed: int) -> tuple[nn.Modul
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs * steps_per_epoch)
     start = time.perf_counter()
     net.train()
+    step = 0
     for _ in range(recipe.epochs):
         for batch in torch.randperm(len(x), generator=order).split(recipe.batch_size):
             optimizer.zero_grad()
             nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
             optimizer.step()
             schedule.step()
+            step += 1
+            if on_step is not None:
+                on_step(step, net)
     net.eval()
     x_test, y_test = data.tensors("test")
     info = {

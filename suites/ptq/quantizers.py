@@ -9,24 +9,36 @@ consecutive inputs of one channel); the weight is replaced by q·s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import torch
 
 EPS = 1e-12
+LAYERS = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+
+
+def quantized_layers(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """The layers whose weights weight-only quantization replaces: every linear and conv layer."""
+    return [(name, layer) for name, layer in model.named_modules() if isinstance(layer, LAYERS)]
 
 
 def _blocks(weight: torch.Tensor, granularity: str, group: int) -> torch.Tensor:
-    """View the weight as (blocks, block size): one row per quantization block."""
+    """View the weight as (blocks, block size): one row per quantization block.
+
+    Per-group blocks run along the inputs of one output channel; a row whose
+    length is not a multiple of ``group`` is padded with zeros (which never set a
+    block's range), so its last group is shorter.
+    """
     if granularity == "tensor":
         return weight.reshape(1, -1)
     if granularity == "channel":
         return weight.reshape(weight.shape[0], -1)
-    columns = weight.shape[1]
-    if columns % group:
-        raise ValueError(f"per-group quantization with group {group} needs in_features divisible by it, got {columns}")
-    return weight.reshape(-1, group)
+    if granularity != "group":
+        raise ValueError(f"granularity {granularity!r}: use tensor, channel or group")
+    padding = -weight.shape[1] % group
+    return torch.nn.functional.pad(weight, (0, padding)).reshape(-1, group)
+
+
+def _unblock(blocks: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return blocks.reshape(weight.shape[0], -1)[:, : weight.shape[1]].reshape(weight.shape)
 
 
 def symmetric(weight: torch.Tensor, bits: int, granularity: str = "channel", group: int = 128) -> torch.Tensor:
@@ -34,7 +46,7 @@ def symmetric(weight: torch.Tensor, bits: int, granularity: str = "channel", gro
     blocks = _blocks(weight, granularity, group)
     top = 2 ** (bits - 1) - 1
     scale = (blocks.abs().amax(dim=1, keepdim=True) / top).clamp_min(EPS)
-    return (torch.clamp(torch.round(blocks / scale), -top - 1, top) * scale).reshape(weight.shape)
+    return _unblock(torch.clamp(torch.round(blocks / scale), -top - 1, top) * scale, weight)
 
 
 def asymmetric(weight: torch.Tensor, bits: int, granularity: str = "group", group: int = 128) -> torch.Tensor:
@@ -46,11 +58,12 @@ def asymmetric(weight: torch.Tensor, bits: int, granularity: str = "group", grou
     scale = ((high - low) / levels).clamp_min(EPS)
     zero = torch.round(-low / scale)
     q = torch.clamp(torch.round(blocks / scale) + zero, 0, levels)
-    return ((q - zero) * scale).reshape(weight.shape)
+    return _unblock((q - zero) * scale, weight)
 
 
-def gptq(weight: torch.Tensor, inputs: torch.Tensor, bits: int, group: int = 128, damping: float = 0.01,
-         block: int = 128) -> torch.Tensor:  # fmt: skip
+def gptq(
+    weight: torch.Tensor, inputs: torch.Tensor, bits: int, group: int = 128, damping: float = 0.01, block: int = 128
+) -> torch.Tensor:
     """GPTQ (Frantar et al. 2023): quantize columns in order, spreading each column's rounding error over the
     columns not yet quantized through the inverse Hessian of the layer's inputs; symmetric per-group scales
     found when a group starts (as the reference implementation, with lazy block updates).
@@ -59,8 +72,6 @@ def gptq(weight: torch.Tensor, inputs: torch.Tensor, bits: int, group: int = 128
     """
     w = weight.detach().clone().double()
     columns = w.shape[1]
-    if columns % group:
-        raise ValueError(f"GPTQ with group {group} needs in_features divisible by it, got {columns}")
     x = inputs.double()
     hessian = 2 * x.T @ x / len(x)
     dead = torch.diag(hessian) == 0
