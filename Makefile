@@ -48,6 +48,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/attribution.py
 	$(BIN)/python benchmarks/site.py
 	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/ptq.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/ tests/output/
