@@ -46,6 +46,25 @@ def interval_chart(
     axes.grid(axis="x", color=MUTED, alpha=0.25)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
+    return _svg(figure, axes)
+
+
+def curve_chart(series: dict[str, tuple[list[float], list[float]]], xlabel: str, ylabel: str, title: str) -> str:
+    """One line per entry along a step axis (mean over seeds), for curve metrics such as a gap along training."""
+    figure, axes = plt.subplots(figsize=(6.4, 3.2))
+    for label, (steps, values) in series.items():
+        axes.plot(steps, values, linewidth=1.4, label=_label(label))
+    axes.set_xlabel(_label(xlabel))
+    axes.set_ylabel(_label(ylabel))
+    axes.set_title(_label(title), fontsize=9, color=MUTED)
+    axes.grid(color=MUTED, alpha=0.25)
+    axes.legend(fontsize=7, frameon=False, ncol=2)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return _svg(figure, axes)
+
+
+def _svg(figure, axes) -> str:
     figure.patch.set_alpha(0)
     axes.patch.set_alpha(0)
     figure.tight_layout()

@@ -75,6 +75,8 @@ class SuitePage:
     cells: pd.DataFrame
     last_run: str
     overall: stats.Ranking | None
+    curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
+    curve_metric: str = ""
 
     @property
     def question(self) -> str:
@@ -132,7 +134,10 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
         conditions = conditions[1:]
+    curve_metric = next((m["metric"] for m in metrics if m["shape"] == "curve"), "")
     return SuitePage(
+        curves=_curves(part.ranked_by(part.rank_by).scores, curve_metric),
+        curve_metric=curve_metric,
         name=suite,
         title=meta["title"],
         description=meta["description"],
@@ -151,6 +156,20 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
         last_run=str(part.cells["finished_at"].max())[:16],
         overall=ranked[0][1],
     )
+
+
+def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
+    """Per condition, per entry: the curve metric's mean over seeds at each step."""
+    rows = scores[scores["metric"] == metric]
+    if rows.empty:
+        return {}
+    mean = rows.groupby(["task", "entry", "step"], sort=True)["value"].mean().reset_index()
+    return {
+        str(task): {
+            str(entry): (part["step"].tolist(), part["value"].tolist()) for entry, part in by_task.groupby("entry")
+        }
+        for task, by_task in mean.groupby("task")
+    }
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pandas as pd
 
 from harness import leaderboard as boards
 from harness import stats
-from harness.publish.charts import interval_chart
+from harness.publish.charts import curve_chart, interval_chart
 from harness.publish.content import SuitePage, entry_pages, file_name, suite_page
 from harness.store import Store
 
@@ -83,7 +83,13 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
 
     render("index.html", "index.html", wins=wins[wins["n_suites"] >= 2])
     for page in pages:
-        render("suite.html", f"suites/{file_name(page.name)}.html", page=page, chart=_chart(page))
+        curves = {
+            condition: curve_chart(
+                series, "step", page.curve_metric, f"{page.curve_metric}, {condition}, mean of seeds"
+            )
+            for condition, series in page.curves.items()
+        }
+        render("suite.html", f"suites/{file_name(page.name)}.html", page=page, chart=_chart(page), curves=curves)
         render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page)
     for entry in entries:
         render("entry.html", f"entries/{entry.file}", entry=entry)
