@@ -48,7 +48,9 @@ class Metric:
     float per evaluated sample (so CIs and paired tests use the samples), ``curve``
     values along a step axis (checkpoints), ``matrix`` a 2-D array (an accuracy matrix).
     Only ``scalar`` and ``sample`` metrics are ranked. ``deterministic`` is False for
-    measurements such as wall time, which no seed can make repeatable.
+    measurements such as wall time, which no seed can make repeatable. ``phases``
+    marks a curve whose values label each step's phase (0, 1, 2...): the site
+    shades the first phase and marks where each entry enters the last.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Metric:
     formula: str = ""
     reference: str = ""
     deterministic: bool = True
+    phases: bool = False
 
     def validate(self) -> None:
         check_slug("metric", self.name)

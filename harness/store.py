@@ -47,7 +47,8 @@ CREATE TABLE suites (
 );
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
-    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, position INTEGER,
+    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, phases BOOLEAN,
+    position INTEGER,
     PRIMARY KEY (suite, suite_version, metric)
 );
 CREATE TABLE cells (
@@ -222,7 +223,7 @@ class Store:
                 ],
             )
             self.con.executemany(
-                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [suite.name, suite.version, *(getattr(m, f.name) for f in fields(Metric)), position]
                     for position, m in enumerate(suite.metrics)

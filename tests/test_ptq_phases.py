@@ -25,3 +25,8 @@ def test_a_flat_gap_has_no_onset_and_one_spike_is_not_one():
     gaps[20] = 0.5  # a single outlier checkpoint
     assert onset_index(gaps, 5) is None
     assert (label_phases(30, 5, None)[5:] == PLATEAU).all()
+
+
+def test_a_tiny_gap_wiggling_near_zero_is_no_onset():
+    wiggle = 1e-4 * np.sin(np.arange(30))  # an INT8 gap: noise around zero
+    assert onset_index(wiggle, 5) is None

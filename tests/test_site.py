@@ -138,6 +138,11 @@ def test_downloads_hold_the_shown_results(site):
     assert good["rank"].iloc[0] == 1
 
 
+def test_curve_metrics_are_drawn_along_their_steps(site):
+    suite = (site / "suites" / "toy.html").read_text()
+    assert "trace along the step axis" in suite and suite.count("<svg") >= 3  # the CI chart and one per task
+
+
 def test_failed_cells_are_shown_not_hidden(site):
     suite = (site / "suites" / "toy.html").read_text()
     assert "failed ×" in suite and "ValueError: boom" in suite

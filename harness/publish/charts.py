@@ -49,11 +49,28 @@ def interval_chart(
     return _svg(figure, axes)
 
 
-def curve_chart(series: dict[str, tuple[list[float], list[float]]], xlabel: str, ylabel: str, title: str) -> str:
-    """One line per entry along a step axis (mean over seeds), for curve metrics such as a gap along training."""
+def curve_chart(
+    series: dict[str, tuple[list[float], list[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    shade_until: float | None = None,
+    marks: dict[str, float] | None = None,
+) -> str:
+    """One line per entry along a step axis (mean over seeds), for curve metrics such as a gap along training.
+
+    ``shade_until`` shades the first phase; ``marks`` puts a ring where each entry enters its last phase.
+    """
     figure, axes = plt.subplots(figsize=(6.4, 3.2))
+    if shade_until is not None:
+        axes.axvspan(
+            min(min(s) for s, _ in series.values()), shade_until, color=MUTED, alpha=0.15, lw=0, label="first phase"
+        )
     for label, (steps, values) in series.items():
-        axes.plot(steps, values, linewidth=1.4, label=_label(label))
+        (line,) = axes.plot(steps, values, linewidth=1.4, label=_label(label))
+        if marks and label in marks:
+            at = steps.index(marks[label])
+            axes.plot([marks[label]], [values[at]], "o", mfc="none", ms=7, color=line.get_color())
     axes.set_xlabel(_label(xlabel))
     axes.set_ylabel(_label(ylabel))
     axes.set_title(_label(title), fontsize=9, color=MUTED)

@@ -77,6 +77,23 @@ class SuitePage:
     overall: stats.Ranking | None
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
     curve_metric: str = ""
+    phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
+
+    def phase_marks(self, condition: str) -> tuple[float | None, dict[str, float]]:
+        """Where the first phase ends (mean over entries and seeds) and where each entry enters the last."""
+        series = self.phases.get(condition, {})
+        if not series:
+            return None, {}
+        steps = next(iter(series.values()))[0]
+        mean = [sum(values[i] for _, values in series.values()) / len(series) for i in range(len(steps))]
+        first_end = next((s for s, m in zip(steps, mean, strict=True) if m >= 0.5), steps[-1])
+        last = max(max(values) for _, values in series.values())
+        marks = {
+            entry: next(s for s, v in zip(entry_steps, values, strict=True) if v >= last - 0.5)
+            for entry, (entry_steps, values) in series.items()
+            if last >= 2 and max(values) >= last - 0.5
+        }
+        return first_end, marks
 
     @property
     def question(self) -> str:
@@ -134,10 +151,13 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
         conditions = conditions[1:]
-    curve_metric = next((m["metric"] for m in metrics if m["shape"] == "curve"), "")
+    curve_metric = next((m["metric"] for m in metrics if m["shape"] == "curve" and not m["phases"]), "")
+    phase_metric = next((m["metric"] for m in metrics if m["phases"]), "")
+    folded = part.ranked_by(part.rank_by).scores
     return SuitePage(
-        curves=_curves(part.ranked_by(part.rank_by).scores, curve_metric),
+        curves=_curves(folded, curve_metric),
         curve_metric=curve_metric,
+        phases=_curves(folded, phase_metric),
         name=suite,
         title=meta["title"],
         description=meta["description"],

@@ -85,7 +85,11 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
     for page in pages:
         curves = {
             condition: curve_chart(
-                series, "step", page.curve_metric, f"{page.curve_metric}, {condition}, mean of seeds"
+                series,
+                "step",
+                page.curve_metric,
+                f"{page.curve_metric}, {condition}, mean of seeds",
+                *page.phase_marks(condition),
             )
             for condition, series in page.curves.items()
         }

@@ -85,7 +85,7 @@ METRICS = (
         f"Mean excess kurtosis of the FP32 layer weights, {CURVE}.",
         shape="curve",
     ),
-    Metric("phase", False, "0/1/2", f"0 rapid learning, 1 plateau, 2 divergence, {CURVE}.", shape="curve"),
+    Metric("phase", False, "0/1/2", f"0 rapid learning, 1 plateau, 2 divergence, {CURVE}.", shape="curve", phases=True),
     Metric(
         "reconstruction-error",
         False,
