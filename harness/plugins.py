@@ -34,6 +34,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "suites.ptq",
     "plugins.checkpointed_models",
     "plugins.quantizers",
+    "suites.continual",
+    "plugins.continual_strategies",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

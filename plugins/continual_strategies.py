@@ -1,0 +1,240 @@
+"""Built-in class-incremental strategies: lower and upper bounds, regularization, replay, nearest class mean."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional
+
+from harness import MethodSpec, ModelSpec, hookimpl
+from harness.cache import recipe_key
+from suites.continual.contract import Backbone, IncrementalNet, Strategy, Training
+from suites.continual.training import fit, masked, predict
+
+
+@dataclass
+class _Learner:
+    """State every strategy keeps: the network, its training settings, the classes seen."""
+
+    net: IncrementalNet
+    training: Training
+    seen: list[int] = field(default_factory=list)
+
+    def predict(self, x: torch.Tensor, seen: list[int]) -> torch.Tensor:
+        return predict(self.net, x, seen)
+
+
+class _Naive(_Learner):
+    def learn(self, x, y, classes):
+        self.seen += classes
+        fit(self.net, x, y, self.seen, self.training)
+
+
+@dataclass(frozen=True)
+class Naive:
+    """Fine-tune on each phase alone: the lower bound."""
+
+    def start(self, net, training):
+        return _Naive(net, training)
+
+
+class _Joint(_Learner):
+    def learn(self, x, y, classes):
+        self.seen += classes
+        self.x = torch.cat([self.x, x]) if hasattr(self, "x") else x
+        self.y = torch.cat([self.y, y]) if hasattr(self, "y") else y
+        fit(self.net, self.x, self.y, self.seen, self.training)
+
+
+@dataclass(frozen=True)
+class Joint:
+    """Train on all data seen so far at every phase: the upper bound (it is allowed to keep everything)."""
+
+    def start(self, net, training):
+        return _Joint(net, training)
+
+
+class _Replay(_Learner):
+    memory: int = 200
+
+    def learn(self, x, y, classes):
+        self.seen += classes
+        train_x = torch.cat([self.buffer_x, x]) if hasattr(self, "buffer_x") else x
+        train_y = torch.cat([self.buffer_y, y]) if hasattr(self, "buffer_y") else y
+        fit(self.net, train_x, train_y, self.seen, self.training)
+        per_class = self.memory // len(self.seen)  # class-balanced memory of fixed total size
+        keep = []
+        for c in self.seen:
+            rows = (train_y == c).nonzero()[:, 0]
+            keep.append(rows[torch.randperm(len(rows), generator=self.training.generator)[:per_class]])
+        keep = torch.cat(keep)
+        self.buffer_x, self.buffer_y = train_x[keep], train_y[keep]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Experience replay: a fixed, class-balanced memory of past examples joins each phase's data."""
+
+    memory: int = 200
+
+    def start(self, net, training):
+        learner = _Replay(net, training)
+        learner.memory = self.memory
+        return learner
+
+
+class _EWC(_Learner):
+    strength: float = 100_000.0
+
+    def learn(self, x, y, classes):
+        self.seen += classes
+        anchors = getattr(self, "anchors", None)
+
+        def penalty(_, __):
+            if anchors is None:
+                return torch.zeros(())
+            total = sum(
+                (f * (p - a) ** 2).sum() for p, a, f in zip(self.net.parameters(), anchors, self.fisher, strict=True)
+            )
+            return self.strength / 2 * total
+
+        fit(self.net, x, y, self.seen, self.training, penalty)
+        fisher = self._fisher(x, y)
+        self.fisher = fisher if anchors is None else [a + b for a, b in zip(self.fisher, fisher, strict=True)]
+        self.anchors = [p.detach().clone() for p in self.net.parameters()]
+
+    def _fisher(self, x, y):
+        """Diagonal empirical Fisher from mini-batch gradients of the log-likelihood of the labels."""
+        totals = [torch.zeros_like(p) for p in self.net.parameters()]
+        batches = x.split(self.training.batch_size), y.split(self.training.batch_size)
+        for xb, yb in zip(*batches, strict=True):
+            self.net.zero_grad()
+            functional.cross_entropy(masked(self.net(xb), self.seen), yb).backward()
+            for total, p in zip(totals, self.net.parameters(), strict=True):
+                total += p.grad.detach() ** 2 * len(xb) / len(x)
+        self.net.zero_grad()
+        return totals
+
+
+@dataclass(frozen=True)
+class EWC:
+    """Elastic weight consolidation (Kirkpatrick et al. 2017), online: Fisher-weighted pull to past weights."""
+
+    strength: float = 100_000.0
+
+    def start(self, net, training):
+        learner = _EWC(net, training)
+        learner.strength = self.strength
+        return learner
+
+
+class _LwF(_Learner):
+    alpha: float = 1.0
+    temperature: float = 2.0
+
+    def learn(self, x, y, classes):
+        old_classes, self.seen = list(self.seen), self.seen + classes
+        teacher = copy.deepcopy(self.net).eval() if old_classes else None
+
+        def penalty(inputs, logits):
+            if teacher is None:
+                return torch.zeros(())
+            with torch.no_grad():
+                target = (teacher(inputs)[:, old_classes] / self.temperature).softmax(dim=1)
+            student = (logits[:, old_classes] / self.temperature).log_softmax(dim=1)
+            return self.alpha * self.temperature**2 * functional.kl_div(student, target, reduction="batchmean")
+
+        fit(self.net, x, y, classes, self.training, penalty)  # cross-entropy on the new classes only
+
+
+@dataclass(frozen=True)
+class LwF:
+    """Learning without forgetting (Li & Hoiem 2016): cross-entropy on the new classes, and distillation of
+    the previous model's old-class outputs."""
+
+    alpha: float = 1.0
+    temperature: float = 2.0
+
+    def start(self, net, training):
+        learner = _LwF(net, training)
+        learner.alpha, learner.temperature = self.alpha, self.temperature
+        return learner
+
+
+class _NCM(_Learner):
+    def learn(self, x, y, classes):
+        if not self.seen:  # features are learned on the first phase, then frozen: the stored means stay valid
+            fit(self.net, x, y, classes, self.training)
+        self.seen += classes
+        with torch.no_grad():
+            features = functional.normalize(self.net.features(x), dim=1)
+        means = getattr(self, "means", {})
+        for c in classes:
+            means[c] = functional.normalize(features[y == c].mean(dim=0), dim=0)
+        self.means = means
+
+    def predict(self, x, seen):
+        with torch.no_grad():
+            features = functional.normalize(self.net.features(x), dim=1)
+        centres = torch.stack([self.means[c] for c in seen])
+        return torch.tensor(seen)[(features @ centres.T).argmax(dim=1)]
+
+
+@dataclass(frozen=True)
+class NearestClassMean:
+    """Exemplar-free nearest class mean: features learned on the first phase and then frozen; each class's
+    mean feature is stored when the class arrives, and inputs go to the nearest mean (cosine)."""
+
+    def start(self, net, training):
+        return _NCM(net, training)
+
+
+STRATEGIES: dict[str, tuple[Strategy, str]] = {
+    "naive": (Naive(), "fine-tuning on each phase alone (lower bound)"),
+    "joint": (Joint(), "training on all data so far (upper bound)"),
+    "replay": (Replay(), "experience replay, class-balanced memory of 200 examples"),
+    "ewc": (EWC(), "online elastic weight consolidation, strength 1e5"),
+    "lwf": (LwF(), "learning without forgetting, distillation at temperature 2"),
+    "ncm": (NearestClassMean(), "nearest class mean on features frozen after the first phase (exemplar-free)"),
+}
+
+
+@dataclass(frozen=True)
+class MLPBackbone:
+    """Two hidden layers of 128 ReLU units."""
+
+    width: int = 128
+
+    def build(self, input_shape, num_classes):
+        inputs = int(torch.tensor(input_shape).prod())
+        features = torch.nn.Sequential(
+            torch.nn.Flatten(),
+            torch.nn.Linear(inputs, self.width),
+            torch.nn.ReLU(),
+            torch.nn.Linear(self.width, self.width),
+            torch.nn.ReLU(),
+        )
+        return IncrementalNet(features, self.width, num_classes)
+
+
+@hookimpl
+def register_methods(register):
+    for name, (strategy, description) in STRATEGIES.items():
+        version = f"1-{recipe_key({'strategy': repr(strategy)})[:8]}"
+        register(MethodSpec(name, Strategy, version, lambda s=strategy: s, description=description))
+
+
+@hookimpl
+def register_models(register):
+    backbone = MLPBackbone()
+    register(
+        ModelSpec(
+            "mlp-backbone",
+            Backbone,
+            f"1-{recipe_key({'b': repr(backbone)})[:8]}",
+            lambda: backbone,
+            description="untrained MLP, 2 hidden layers of 128 ReLU units",
+        )
+    )

@@ -1,0 +1,54 @@
+"""What a backbone and a continual-learning strategy must provide to be ranked by the continual suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+
+class IncrementalNet(nn.Module):
+    """A feature extractor and one linear head over every class of the stream (single-head class-incremental)."""
+
+    def __init__(self, features: nn.Module, width: int, num_classes: int):
+        super().__init__()
+        self.features, self.head = features, nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+@runtime_checkable
+class Backbone(Protocol):
+    """Builds a fresh, untrained network for a stream's input shape and class count."""
+
+    def build(self, input_shape: tuple[int, ...], num_classes: int) -> IncrementalNet: ...
+
+
+@dataclass(frozen=True)
+class Training:
+    """How every strategy trains in a phase, so strategies differ only in what they add."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    generator: torch.Generator
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """Learns a stream phase by phase; ``start`` returns a learner holding whatever state it keeps."""
+
+    def start(self, net: IncrementalNet, training: Training) -> Learner: ...
+
+
+class Learner(Protocol):
+    def learn(self, x: torch.Tensor, y: torch.Tensor, classes: list[int]) -> None:
+        """Learn one phase: its training inputs, labels, and the classes it introduces."""
+        ...
+
+    def predict(self, x: torch.Tensor, seen: list[int]) -> torch.Tensor:
+        """Labels for ``x``, chosen among the classes seen so far."""
+        ...
