@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -79,6 +80,33 @@ def curve_chart(
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     return _svg(figure, axes)
+
+
+def matrix_chart(matrices: dict[str, np.ndarray], title: str, row_label: str, col_label: str) -> str:
+    """One heat map per entry on a shared colour scale; missing cells (NaN) stay blank."""
+    columns = min(4, len(matrices))
+    rows = -(-len(matrices) // columns)
+    figure, grid = plt.subplots(rows, columns, figsize=(1.7 * columns + 1.0, 1.7 * rows + 0.6), squeeze=False)
+    finite = [m[np.isfinite(m)] for m in matrices.values()]
+    low, high = min(float(f.min()) for f in finite), max(float(f.max()) for f in finite)
+    image = None
+    for axes, (label, matrix) in zip(grid.flat, matrices.items(), strict=False):
+        image = axes.imshow(np.ma.masked_invalid(matrix), vmin=low, vmax=high, cmap="viridis", aspect="auto")
+        axes.set_title(_label(label), fontsize=8, color=MUTED)
+        axes.set_xticks([])
+        axes.set_yticks([])
+    for axes in list(grid.flat)[len(matrices) :]:
+        axes.set_visible(False)
+    grid[-1][0].set_xlabel(_label(col_label))
+    grid[-1][0].set_ylabel(_label(row_label))
+    figure.suptitle(_label(title), fontsize=9, color=MUTED)
+    figure.colorbar(image, ax=grid.ravel().tolist(), shrink=0.8)
+    figure.patch.set_alpha(0)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    plt.close(figure)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
 
 
 def _svg(figure, axes) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness import leaderboard as boards
@@ -78,6 +79,8 @@ class SuitePage:
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
     curve_metric: str = ""
     phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
+    matrices: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    matrix_metric: str = ""
 
     def phase_marks(self, condition: str) -> tuple[float | None, dict[str, float]]:
         """Where the first phase ends (mean over entries and seeds) and where each entry enters the last."""
@@ -153,11 +156,14 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
         conditions = conditions[1:]
     curve_metric = next((m["metric"] for m in metrics if m["shape"] == "curve" and not m["phases"]), "")
     phase_metric = next((m["metric"] for m in metrics if m["phases"]), "")
+    matrix_metric = next((m["metric"] for m in metrics if m["shape"] == "matrix"), "")
     folded = part.ranked_by(part.rank_by).scores
     return SuitePage(
         curves=_curves(folded, curve_metric),
         curve_metric=curve_metric,
         phases=_curves(folded, phase_metric),
+        matrices=_matrices(folded, matrix_metric),
+        matrix_metric=matrix_metric,
         name=suite,
         title=meta["title"],
         description=meta["description"],
@@ -190,6 +196,20 @@ def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list
         }
         for task, by_task in mean.groupby("task")
     }
+
+
+def _matrices(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, np.ndarray]]:
+    """Per condition, per entry: the matrix metric's mean over seeds, NaN where no cell reported a value."""
+    rows = scores[scores["metric"] == metric]
+    if rows.empty:
+        return {}
+    mean = rows.groupby(["task", "entry", "row", "col"], sort=True)["value"].mean().reset_index()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for (task, entry), part in mean.groupby(["task", "entry"]):
+        matrix = np.full((int(part["row"].max()) + 1, int(part["col"].max()) + 1), np.nan)
+        matrix[part["row"].astype(int), part["col"].astype(int)] = part["value"]
+        out.setdefault(str(task), {})[str(entry)] = matrix
+    return out
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pandas as pd
 
 from harness import leaderboard as boards
 from harness import stats
-from harness.publish.charts import curve_chart, interval_chart
+from harness.publish.charts import curve_chart, interval_chart, matrix_chart
 from harness.publish.content import SuitePage, entry_pages, file_name, suite_page
 from harness.store import Store
 
@@ -93,7 +93,18 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
             )
             for condition, series in page.curves.items()
         }
-        render("suite.html", f"suites/{file_name(page.name)}.html", page=page, chart=_chart(page), curves=curves)
+        matrices = {
+            condition: matrix_chart(entries, f"{page.matrix_metric}, {condition}, mean of seeds", "rows", "columns")
+            for condition, entries in page.matrices.items()
+        }
+        render(
+            "suite.html",
+            f"suites/{file_name(page.name)}.html",
+            page=page,
+            chart=_chart(page),
+            curves=curves,
+            matrices=matrices,
+        )
         render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page)
     for entry in entries:
         render("entry.html", f"entries/{entry.file}", entry=entry)
