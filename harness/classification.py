@@ -46,6 +46,16 @@ class ClassificationData:
     input_shape: tuple[int, ...]
     num_classes: int
     fingerprint: str
+    concept_names: tuple[str, ...] = ()
+
+    def concepts(self, split: str) -> torch.Tensor:
+        """(N, concepts) 0/1 ground-truth concepts of ``split``, for data sets generated with them."""
+        import torch
+
+        if not self.concept_names:
+            raise ValueError(f"data set {self.name!r} has no ground-truth concepts")
+        columns = {"train": self.train, "test": self.test}[split].with_format("numpy")[:]
+        return torch.from_numpy(columns["concepts"].astype("float32"))
 
     def tensors(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs shaped (N, *input_shape) float32, labels int64) of ``split`` ('train' or 'test')."""

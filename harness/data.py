@@ -42,22 +42,31 @@ def fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def _as_data(name: str, x_train, y_train, x_test, y_test, input_shape) -> ClassificationData:
+def _as_data(
+    name: str, x_train, y_train, x_test, y_test, input_shape, concepts=None, concept_names: tuple[str, ...] = ()
+) -> ClassificationData:
+    """Hold arrays as Hugging Face datasets (columns x, y, and concepts where given), fingerprinted by content."""
     import datasets
 
-    def table(x: np.ndarray, y: np.ndarray) -> datasets.Dataset:
+    def table(x: np.ndarray, y: np.ndarray, c: np.ndarray | None) -> datasets.Dataset:
         x = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), -1)
-        features = datasets.Features(
-            {"x": datasets.List(datasets.Value("float32"), length=x.shape[1]), "y": datasets.Value("int64")}
-        )
-        return datasets.Dataset.from_dict({"x": x, "y": np.asarray(y, dtype=np.int64)}, features=features)
+        columns = {"x": x, "y": np.asarray(y, dtype=np.int64)}
+        features = {"x": datasets.List(datasets.Value("float32"), length=x.shape[1]), "y": datasets.Value("int64")}
+        if c is not None:
+            columns["concepts"] = np.asarray(c, dtype=np.float32)
+            features["concepts"] = datasets.List(datasets.Value("float32"), length=c.shape[1])
+        return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
 
     arrays = [np.asarray(a, dtype=t) for a, t in zip((x_train, y_train, x_test, y_test), ("f4", "i8") * 2, strict=True)]
+    train_concepts, test_concepts = concepts if concepts is not None else (None, None)
+    if concepts is not None:
+        arrays += [np.asarray(c, dtype="f4") for c in concepts]
     return ClassificationData(
         name=name,
         description=DESCRIPTIONS[name],
-        train=table(x_train, y_train),
-        test=table(x_test, y_test),
+        train=table(x_train, y_train, train_concepts),
+        test=table(x_test, y_test, test_concepts),
+        concept_names=concept_names,
         input_shape=tuple(input_shape),
         num_classes=int(np.max(y_train)) + 1,
         fingerprint=fingerprint(*arrays),
@@ -107,6 +116,18 @@ def _generate_mnist1d() -> tuple[dict[str, np.ndarray], dict]:
     return {k: made[k] for k in ("x", "y", "x_test", "y_test")}, {}
 
 
+def attribute_world() -> ClassificationData:
+    from sklearn.model_selection import train_test_split
+
+    from harness.attribute_world import CONCEPTS, generate
+
+    x, y, concepts = generate()
+    x_train, x_test, y_train, y_test, c_train, c_test = train_test_split(
+        x, y, concepts, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=y
+    )
+    return _as_data("shapes", x_train, y_train, x_test, y_test, (3, 12, 12), (c_train, c_test), CONCEPTS)
+
+
 def _save_arrays(arrays: dict[str, np.ndarray], path) -> None:
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
@@ -122,11 +143,14 @@ LOADERS: dict[str, Callable[[], ClassificationData]] = {
     "digits": digits,
     "breast_cancer": breast_cancer,
     "mnist1d": mnist1d,
+    "shapes": attribute_world,
 }
 DESCRIPTIONS = {
     "digits": "scikit-learn's 8×8 handwritten digits, 10 classes, pixels scaled to [0, 1]",
     "breast_cancer": "scikit-learn's Wisconsin breast cancer table, 30 standardized features, 2 classes",
     "mnist1d": "MNIST-1D, 40-step sequences generated offline by the mnist1d package, 10 classes",
+    "shapes": "generated 12×12 images of shapes; 10 classes defined by shape, colour, size and stripes, "
+    "with their 8 ground-truth concepts",
 }
 
 

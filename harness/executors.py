@@ -208,10 +208,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _receive(conn: Connection) -> CellRef | None:
+def _receive(conn: Connection):
+    """The next message, or None once the other side is gone."""
     try:
         return conn.recv()
-    except (EOFError, OSError):  # the runner is gone
+    except (EOFError, OSError):
         return None
 
 
@@ -258,7 +259,7 @@ class ProcessExecutor:
             child.close()
             workers.append(_Worker(process, parent))
         for worker in workers:
-            if not worker.conn.poll(120) or worker.conn.recv()[0] != "ready":
+            if not worker.conn.poll(120) or _receive(worker.conn) != ("ready", None):
                 for other in workers:
                     self._kill(other)
                 raise RuntimeError(f"a worker process failed to start ({_death(worker.process.exitcode)})")

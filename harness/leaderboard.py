@@ -78,7 +78,9 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
     """Pick the suite's newest stored version and (unless given) its fullest profile with results."""
     cells = store.cells(suite)
     if cells.empty:
-        known = store.suites()["suite"].unique().tolist()
+        known = store.query("SELECT DISTINCT suite FROM cells")["suite"].tolist()
+        if suite in set(store.suites()["suite"]):
+            raise UsageError(f"suite {suite!r} has no stored cells yet; run `reliabench run --suite {suite}`")
         raise UsageError(unknown_name("suite with stored results", suite, known))
     if version is None:
         version = str(cells.sort_values("finished_at")["suite_version"].iloc[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -27,7 +28,7 @@ class _Learner:
 
 
 class _Naive(_Learner):
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         fit(self.net, x, y, self.seen, self.training)
 
@@ -41,7 +42,7 @@ class Naive:
 
 
 class _Joint(_Learner):
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         self.x = torch.cat([self.x, x]) if hasattr(self, "x") else x
         self.y = torch.cat([self.y, y]) if hasattr(self, "y") else y
@@ -59,7 +60,7 @@ class Joint:
 class _Replay(_Learner):
     memory: int = 200
 
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         train_x = torch.cat([self.buffer_x, x]) if hasattr(self, "buffer_x") else x
         train_y = torch.cat([self.buffer_y, y]) if hasattr(self, "buffer_y") else y
@@ -88,11 +89,11 @@ class Replay:
 class _EWC(_Learner):
     strength: float = 100_000.0
 
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         anchors = getattr(self, "anchors", None)
 
-        def penalty(_, __):
+        def penalty(_, __, ___):
             if anchors is None:
                 return torch.zeros(())
             total = sum(
@@ -134,11 +135,11 @@ class _LwF(_Learner):
     alpha: float = 1.0
     temperature: float = 2.0
 
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         old_classes, self.seen = list(self.seen), self.seen + classes
         teacher = copy.deepcopy(self.net).eval() if old_classes else None
 
-        def penalty(inputs, logits):
+        def penalty(inputs, logits, _):
             if teacher is None:
                 return torch.zeros(())
             with torch.no_grad():
@@ -164,7 +165,7 @@ class LwF:
 
 
 class _NCM(_Learner):
-    def learn(self, x, y, classes):
+    def learn(self, x, y, classes, concepts=None):
         if not self.seen:  # features are learned on the first phase, then frozen: the stored means stay valid
             fit(self.net, x, y, classes, self.training)
         self.seen += classes
@@ -191,6 +192,83 @@ class NearestClassMean:
         return _NCM(net, training)
 
 
+class ConceptNet(torch.nn.Module):
+    """features → concept neurons (sigmoid) → linear classifier: every decision goes through named concepts.
+
+    Concepts not yet introduced are masked to zero, so the classifier can only use those learned so far.
+    """
+
+    def __init__(self, features: torch.nn.Module, width: int, concepts: int, num_classes: int):
+        super().__init__()
+        self.features = features
+        self.concepts, self.classifier = torch.nn.Linear(width, concepts), torch.nn.Linear(concepts, num_classes)
+        self.register_buffer("active", torch.zeros(concepts, dtype=torch.bool))
+
+    def concept_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.concepts(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.sigmoid(self.concept_logits(x)) * self.active)
+
+
+class _ConceptBottleneck(_Learner):
+    concept_weight: float = 1.0
+    drift_weight: float = 10.0
+
+    def learn(self, x, y, classes, concepts=None):
+        if concepts is None:
+            raise ValueError("the concept-bottleneck learner needs ground-truth concepts; use a task that has them")
+        self.seen += classes
+        self.net.active |= concepts.amax(dim=0) > 0  # concepts arrive with the classes that use them
+        active, anchor = self.net.active.clone(), getattr(self, "anchor", None)
+
+        def penalty(inputs, logits, truth):
+            concept_logits = self.net.concept_logits(inputs)
+            loss = self.concept_weight * functional.binary_cross_entropy_with_logits(
+                concept_logits[:, active], truth[:, active]
+            )
+            if anchor is not None:  # hold old concept neurons where they were, on the fixed probe set
+                probe, before, kept = anchor
+                loss = loss + self.drift_weight * functional.mse_loss(
+                    self.concept_activations(probe, grad=True)[:, kept], before
+                )
+            return loss
+
+        old_classes = [c for c in self.seen if c not in classes]
+        kept = (
+            self.net.classifier.weight[old_classes].detach().clone(),
+            self.net.classifier.bias[old_classes].detach().clone(),
+        )
+        fit(self.net, x, y, classes, self.training, penalty, extra=concepts)  # cross-entropy on the new classes
+        with torch.no_grad():  # old classes keep their concept → class rows: with concepts held, they stay valid
+            self.net.classifier.weight[old_classes], self.net.classifier.bias[old_classes] = kept
+        probe = x[:128] if anchor is None else anchor[0]
+        self.anchor = (probe, self.concept_activations(probe)[:, active], active)
+
+    def concept_activations(self, x, grad: bool = False):
+        with torch.set_grad_enabled(grad):
+            return torch.sigmoid(self.net.concept_logits(x))
+
+
+@dataclass(frozen=True)
+class ConceptBottleneck:
+    """A concept-bottleneck learner in the spirit of CI-CBM: classes are decided from concept neurons, which
+    are added as phases bring new concepts; old concept neurons are held against drift on a probe set, and
+    old classes keep their concept → class weights (new classes are learned with cross-entropy among
+    themselves)."""
+
+    concepts: int = 8
+    concept_weight: float = 1.0
+    drift_weight: float = 10.0
+    lr_scale: float = 10.0  # a sigmoid bottleneck learns slowly at the suite's shared learning rate
+
+    def start(self, net, training):
+        concept_net = ConceptNet(net.features, net.head.in_features, self.concepts, net.head.out_features)
+        learner = _ConceptBottleneck(concept_net, dataclasses.replace(training, lr=training.lr * self.lr_scale))
+        learner.concept_weight, learner.drift_weight = self.concept_weight, self.drift_weight
+        return learner
+
+
 STRATEGIES: dict[str, tuple[Strategy, str]] = {
     "naive": (Naive(), "fine-tuning on each phase alone (lower bound)"),
     "joint": (Joint(), "training on all data so far (upper bound)"),
@@ -198,7 +276,12 @@ STRATEGIES: dict[str, tuple[Strategy, str]] = {
     "ewc": (EWC(), "online elastic weight consolidation, strength 1e5"),
     "lwf": (LwF(), "learning without forgetting, distillation at temperature 2"),
     "ncm": (NearestClassMean(), "nearest class mean on features frozen after the first phase (exemplar-free)"),
+    "concept-bottleneck": (
+        ConceptBottleneck(),
+        "concept bottleneck with concepts added per phase and old ones held against drift",
+    ),
 }
+CONCEPT_TASKS = ("shapes",)  # strategies that need ground-truth concepts run only where there are some
 
 
 @dataclass(frozen=True)
@@ -223,7 +306,8 @@ class MLPBackbone:
 def register_methods(register):
     for name, (strategy, description) in STRATEGIES.items():
         version = f"1-{recipe_key({'strategy': repr(strategy)})[:8]}"
-        register(MethodSpec(name, Strategy, version, lambda s=strategy: s, description=description))
+        tasks = CONCEPT_TASKS if isinstance(strategy, ConceptBottleneck) else None
+        register(MethodSpec(name, Strategy, version, lambda s=strategy: s, description=description, tasks=tasks))
 
 
 @hookimpl

@@ -24,12 +24,14 @@ def quick(tmp_path_factory):
             summary = run_cells(registry, plan_grid(registry, suites=["continual"]), store, runner, show_progress=False)
     finally:
         runner.close()
-    assert summary.planned == 2 * 6 * 3 and not summary.failed, [o.error for _, o in summary.failed]
+    assert summary.planned == (6 + 6 + 7) * 3 and not summary.failed, [o.error for _, o in summary.failed]
     with Store(db, read_only=True) as store:
-        return {
+        boards = {
             m: leaderboard(store, "continual", metric=m, n_boot=200)
             for m in ("average-incremental-accuracy", "average-forgetting")
         }
+        boards["scores"] = store.results("continual")
+    return boards
 
 
 def _by_stream(board):
@@ -48,9 +50,21 @@ def test_naive_fine_tuning_forgets_the_most_and_replay_less(quick):
         assert means["replay"] < means["naive"], stream
 
 
+def test_concept_bottleneck_reports_concepts_on_the_shapes_stream(quick):
+    scores = quick["scores"]
+    concept = scores[scores["metric"].isin(["concept-accuracy", "concept-drift", "concept-accuracy-drop"])]
+    assert set(concept["method"]) == {"concept-bottleneck"} and set(concept["task"]) == {"shapes"}
+    curve = concept[concept["metric"] == "concept-accuracy"]
+    assert len(curve) == 5 * 3 and curve["value"].between(0, 1).all()
+    assert concept[concept["metric"] == "concept-drift"]["value"].between(0, 2).all()
+    aia = quick["average-incremental-accuracy"]
+    shapes = aia[aia["task"] == "shapes · mlp-backbone"].set_index("entry")["mean"]
+    assert shapes["concept-bottleneck"] > shapes["naive"], "holding concepts beats plain fine-tuning"
+
+
 def test_every_strategy_is_ranked_with_a_range(quick):
     board = quick["average-incremental-accuracy"]
-    assert set(board["entry"]) == {"naive", "joint", "replay", "ewc", "lwf", "ncm"}
+    assert set(board["entry"]) == {"naive", "joint", "replay", "ewc", "lwf", "ncm", "concept-bottleneck"}
     assert (board["rank_low"] <= board["rank_high"]).all()
 
 

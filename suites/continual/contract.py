@@ -45,8 +45,9 @@ class Strategy(Protocol):
 
 
 class Learner(Protocol):
-    def learn(self, x: torch.Tensor, y: torch.Tensor, classes: list[int]) -> None:
-        """Learn one phase: its training inputs, labels, and the classes it introduces."""
+    def learn(self, x: torch.Tensor, y: torch.Tensor, classes: list[int], concepts: torch.Tensor | None) -> None:
+        """Learn one phase: its training inputs, labels, the classes it introduces, and their ground-truth
+        concepts where the stream has them (concept learners may also offer ``concept_activations(x)``)."""
         ...
 
     def predict(self, x: torch.Tensor, seen: list[int]) -> torch.Tensor:

@@ -23,6 +23,10 @@ sees a phase again unless it kept it, yet must tell all classes seen so far apar
 every phase it is tested on every phase's classes, giving the accuracy matrix a[t, j].
 Forgetting follows the official metric code of CI-CBM (arXiv 2604.14519): the drop from
 the best accuracy a phase ever had, test-size weighted, averaged over phases t ≥ 1.
+Streams: digits, MNIST-1D, and a generated world of shapes whose ten classes are
+defined by attributes (shape, colour, size, stripes), so a concept-bottleneck learner's
+concepts have ground truth: their accuracy per phase, its drop, and the cosine drift
+of old concept neurons on a fixed probe set are reported for concept models.
 
 Primary metric: average incremental accuracy, the mean over phases of accuracy on all
 classes seen so far. It rewards remembering and learning at once; forgetting alone
@@ -80,11 +84,35 @@ METRICS = (
         "a[t, j]: accuracy on phase j's classes after learning phase t.",
         shape="matrix",
     ),
+    Metric(
+        "concept-accuracy",
+        True,
+        "fraction",
+        "Concept models: accuracy of each concept introduced so far "
+        "(activation > 0.5) on the seen classes' test images, after each phase.",
+        shape="curve",
+    ),
+    Metric(
+        "concept-accuracy-drop",
+        False,
+        "fraction",
+        "Concept models: best concept accuracy over the phases minus the final one.",
+        shape="scalar",
+    ),
+    Metric(
+        "concept-drift",
+        False,
+        "1 − cosine",
+        "Concept models: how far old concept neurons moved on a fixed "
+        "probe set, from the end of the phase that introduced them to the end of the stream.",
+        shape="scalar",
+        formula="mean over old concepts k of 1 − cos(act_{t_k}(probe)[:, k], act_T(probe)[:, k])",
+    ),
 )
 
-QUICK = {"classes_per_phase": 2, "epochs": 5, "batch_size": 64, "lr": 1e-3}
+QUICK = {"classes_per_phase": 2, "epochs": 5, "batch_size": 64, "lr": 1e-3, "probe_size": 256}
 FULL = QUICK | {"epochs": 10}
-TASKS = ("digits", "mnist1d")
+TASKS = ("digits", "mnist1d", "shapes")
 
 
 def phase_classes(num_classes: int, per_phase: int, seed: int) -> list[list[int]]:
@@ -106,17 +134,30 @@ def evaluate(cell) -> dict:
     test_masks = [torch.isin(y_test, torch.tensor(classes)) for classes in phases]
     sizes = np.array([int(mask.sum()) for mask in test_masks])
     accuracy = np.full((len(phases), len(phases)), np.nan)
+    concepts = data.concepts("train") if data.concept_names else None
+    test_concepts = data.concepts("test") if data.concept_names else None
+    tracks_concepts = concepts is not None and hasattr(learner, "concept_activations")
+    probe = x_test[: config["probe_size"]]
+    concept_curve, introduced, snapshots = [], {}, []
     seen: list[int] = []
     for t, classes in enumerate(phases):
         rows = torch.isin(y_train, torch.tensor(classes))
-        learner.learn(x_train[rows], y_train[rows], list(classes))
+        learner.learn(x_train[rows], y_train[rows], list(classes), None if concepts is None else concepts[rows])
         seen += classes
         for j in range(t + 1):
             predicted = learner.predict(x_test[test_masks[j]], seen)
             accuracy[t, j] = float((predicted == y_test[test_masks[j]]).float().mean())
+        if tracks_concepts:
+            shown = torch.isin(y_test, torch.tensor(seen))
+            active = test_concepts[shown].amax(dim=0) > 0
+            for k in active.nonzero()[:, 0].tolist():
+                introduced.setdefault(k, t)
+            guessed = learner.concept_activations(x_test[shown])[:, active] > 0.5
+            concept_curve.append(float((guessed == test_concepts[shown][:, active].bool()).float().mean()))
+            snapshots.append(learner.concept_activations(probe))
     final = learner.predict(x_test, seen) == y_test
     matrix = np.ma.masked_invalid(accuracy)
-    return {
+    result = {
         "average-incremental-accuracy": metrics.average_incremental_accuracy(accuracy, sizes),
         "final-correct": final.double(),
         "average-forgetting": metrics.average_forgetting(accuracy, sizes),
@@ -126,6 +167,18 @@ def evaluate(cell) -> dict:
         "seen-accuracy": Curve(list(range(1, len(phases) + 1)), metrics.seen_accuracy(accuracy, sizes)),
         "accuracy-matrix": matrix,
     }
+    if tracks_concepts:
+        old = [k for k, t in introduced.items() if t < len(phases) - 1]
+        drift = [
+            1 - float(torch.nn.functional.cosine_similarity(snapshots[introduced[k]][:, k], snapshots[-1][:, k], dim=0))
+            for k in old
+        ]
+        result |= {
+            "concept-accuracy": Curve(list(range(1, len(phases) + 1)), concept_curve),
+            "concept-accuracy-drop": max(concept_curve) - concept_curve[-1],
+            "concept-drift": float(np.mean(drift)) if drift else 0.0,
+        }
+    return result
 
 
 SUITE = Suite(

@@ -24,11 +24,13 @@ def fit(
     y: torch.Tensor,
     seen: list[int],
     training: Training,
-    penalty: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    penalty: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
     parameters: list[nn.Parameter] | None = None,
+    extra: torch.Tensor | None = None,
 ) -> None:
-    """Adam on cross-entropy over the ``seen`` classes' logits, plus ``penalty(inputs, logits)`` if the
-    strategy adds one; ``parameters`` limits what is trained (default: everything)."""
+    """Adam on cross-entropy over the ``seen`` classes' logits, plus ``penalty(inputs, logits, extra rows)``
+    if the strategy adds one (``extra`` is batched alongside x, e.g. concept labels); ``parameters`` limits
+    what is trained (default: everything)."""
     optimizer = torch.optim.Adam(parameters if parameters is not None else net.parameters(), lr=training.lr)
     net.train()
     for _ in range(training.epochs):
@@ -36,7 +38,7 @@ def fit(
             logits = net(x[batch])
             loss = functional.cross_entropy(masked(logits, seen), y[batch])
             if penalty is not None:
-                loss = loss + penalty(x[batch], logits)
+                loss = loss + penalty(x[batch], logits, None if extra is None else extra[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
