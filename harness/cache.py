@@ -29,6 +29,14 @@ def recipe_key(recipe: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def settings_version(settings: object, major: int = 1) -> str:
+    """A version that changes whenever ``settings`` (a dataclass, a recipe) do: major number + hash of their repr.
+
+    Built-in plugins version their models and methods with it, so editing a setting re-runs exactly its cells.
+    """
+    return f"{major}-{recipe_key({'settings': repr(settings)})[:8]}"
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from harness import MethodSpec, hookimpl
-from harness.cache import recipe_key
+from harness.cache import settings_version
 from suites.attribution.contract import Attribution, Attributor, ExplainContext
 from suites.attribution.paths import (
     attribute_on_rule,
@@ -128,5 +128,5 @@ METHODS: dict[str, tuple[object, str]] = {
 def register_methods(register):
     """The version carries a hash of the method's settings, so changing them re-runs its cells."""
     for name, (method, description) in METHODS.items():
-        version = f"1-{recipe_key({'method': repr(method)})[:8]}"
+        version = settings_version(method)
         register(MethodSpec(name, Attributor, version, lambda m=method: m, description=description))

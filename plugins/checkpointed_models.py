@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional
 
 from harness import ModelSpec, hookimpl
-from harness.cache import cached, recipe_key
+from harness.cache import cached, settings_version
 from harness.data import load, stdlib_text, text_fingerprint
 from plugins.classifiers import ARCHITECTURES, Recipe, train
 from suites.ptq.contract import CheckpointedModel, Evaluation
@@ -199,13 +199,13 @@ FAMILIES: dict[str, tuple[Callable[[int], CheckpointedModel], str, str, dict]] =
         lambda seed: classifier_family(Recipe("mlp", epochs=120), 40, "digits", seed),
         "digits",
         "the digits MLP, trained 120 epochs with 40 checkpoints",
-        asdict(Recipe("mlp", epochs=120)),
+        asdict(Recipe("mlp", epochs=120)) | {"checkpoints": 40},
     ),
     "cnn-checkpoints": (
         lambda seed: classifier_family(Recipe("cnn", epochs=60), 40, "digits", seed),
         "digits",
         "the digits CNN, trained 60 epochs with 40 checkpoints",
-        asdict(Recipe("cnn", epochs=60)),
+        asdict(Recipe("cnn", epochs=60)) | {"checkpoints": 40},
     ),
 }
 
@@ -213,6 +213,6 @@ FAMILIES: dict[str, tuple[Callable[[int], CheckpointedModel], str, str, dict]] =
 @hookimpl
 def register_models(register):
     for name, (make, task, description, recipe) in FAMILIES.items():
-        version = f"1-{recipe_key(recipe)[:8]}"
+        version = settings_version(recipe)
         load_family = lambda task_data, seed, make=make: make(seed)  # noqa: E731
         register(ModelSpec(name, CheckpointedModel, version, load_family, description=description, tasks=(task,)))

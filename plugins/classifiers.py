@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from harness import ModelSpec, hookimpl
-from harness.cache import cached, recipe_key
+from harness.cache import cached, settings_version
 from harness.classification import ClassificationData, Classifier
 
 
@@ -170,6 +170,6 @@ MODELS = {
 def register_models(register):
     """The version carries the recipe's hash, so changing how a model is trained re-runs its cells."""
     for name, (recipe, tasks, description) in MODELS.items():
-        version = f"1-{recipe_key(recipe.__dict__)[:8]}"
+        version = settings_version(recipe)
         load = functools.partial(trained, recipe)
         register(ModelSpec(name, Classifier, version, load, description=description, tasks=tasks))

@@ -5,14 +5,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch.nn import functional
 
 from harness import MethodSpec, ModelSpec, hookimpl
-from harness.cache import recipe_key
+from harness.cache import settings_version
 from suites.continual.contract import Backbone, IncrementalNet, Strategy, Training
 from suites.continual.training import fit, masked, predict
+
+
+class _Starts:
+    """Strategies start their learner class with themselves as its settings."""
+
+    learner: ClassVar[type]
+
+    def start(self, net, training):
+        return self.learner(net, training, settings=self)
 
 
 @dataclass
@@ -21,6 +31,7 @@ class _Learner:
 
     net: IncrementalNet
     training: Training
+    settings: Any = None  # the strategy that started it, with its hyper-parameters
     seen: list[int] = field(default_factory=list)
 
     def predict(self, x: torch.Tensor, seen: list[int]) -> torch.Tensor:
@@ -34,11 +45,10 @@ class _Naive(_Learner):
 
 
 @dataclass(frozen=True)
-class Naive:
+class Naive(_Starts):
     """Fine-tune on each phase alone: the lower bound."""
 
-    def start(self, net, training):
-        return _Naive(net, training)
+    learner = _Naive
 
 
 class _Joint(_Learner):
@@ -50,22 +60,19 @@ class _Joint(_Learner):
 
 
 @dataclass(frozen=True)
-class Joint:
+class Joint(_Starts):
     """Train on all data seen so far at every phase: the upper bound (it is allowed to keep everything)."""
 
-    def start(self, net, training):
-        return _Joint(net, training)
+    learner = _Joint
 
 
 class _Replay(_Learner):
-    memory: int = 200
-
     def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         train_x = torch.cat([self.buffer_x, x]) if hasattr(self, "buffer_x") else x
         train_y = torch.cat([self.buffer_y, y]) if hasattr(self, "buffer_y") else y
         fit(self.net, train_x, train_y, self.seen, self.training)
-        per_class = self.memory // len(self.seen)  # class-balanced memory of fixed total size
+        per_class = self.settings.memory // len(self.seen)  # class-balanced memory of fixed total size
         keep = []
         for c in self.seen:
             rows = (train_y == c).nonzero()[:, 0]
@@ -75,20 +82,15 @@ class _Replay(_Learner):
 
 
 @dataclass(frozen=True)
-class Replay:
+class Replay(_Starts):
     """Experience replay: a fixed, class-balanced memory of past examples joins each phase's data."""
+
+    learner = _Replay
 
     memory: int = 200
 
-    def start(self, net, training):
-        learner = _Replay(net, training)
-        learner.memory = self.memory
-        return learner
-
 
 class _EWC(_Learner):
-    strength: float = 100_000.0
-
     def learn(self, x, y, classes, concepts=None):
         self.seen += classes
         anchors = getattr(self, "anchors", None)
@@ -99,7 +101,7 @@ class _EWC(_Learner):
             total = sum(
                 (f * (p - a) ** 2).sum() for p, a, f in zip(self.net.parameters(), anchors, self.fisher, strict=True)
             )
-            return self.strength / 2 * total
+            return self.settings.strength / 2 * total
 
         fit(self.net, x, y, self.seen, self.training, penalty)
         fisher = self._fisher(x, y)
@@ -120,48 +122,39 @@ class _EWC(_Learner):
 
 
 @dataclass(frozen=True)
-class EWC:
+class EWC(_Starts):
     """Elastic weight consolidation (Kirkpatrick et al. 2017), online: Fisher-weighted pull to past weights."""
+
+    learner = _EWC
 
     strength: float = 100_000.0
 
-    def start(self, net, training):
-        learner = _EWC(net, training)
-        learner.strength = self.strength
-        return learner
-
 
 class _LwF(_Learner):
-    alpha: float = 1.0
-    temperature: float = 2.0
-
     def learn(self, x, y, classes, concepts=None):
-        old_classes, self.seen = list(self.seen), self.seen + classes
+        old_classes, self.seen, settings = list(self.seen), self.seen + classes, self.settings
         teacher = copy.deepcopy(self.net).eval() if old_classes else None
 
         def penalty(inputs, logits, _):
             if teacher is None:
                 return torch.zeros(())
             with torch.no_grad():
-                target = (teacher(inputs)[:, old_classes] / self.temperature).softmax(dim=1)
-            student = (logits[:, old_classes] / self.temperature).log_softmax(dim=1)
-            return self.alpha * self.temperature**2 * functional.kl_div(student, target, reduction="batchmean")
+                target = (teacher(inputs)[:, old_classes] / settings.temperature).softmax(dim=1)
+            student = (logits[:, old_classes] / settings.temperature).log_softmax(dim=1)
+            return settings.alpha * settings.temperature**2 * functional.kl_div(student, target, reduction="batchmean")
 
         fit(self.net, x, y, classes, self.training, penalty)  # cross-entropy on the new classes only
 
 
 @dataclass(frozen=True)
-class LwF:
+class LwF(_Starts):
     """Learning without forgetting (Li & Hoiem 2016): cross-entropy on the new classes, and distillation of
     the previous model's old-class outputs."""
 
+    learner = _LwF
+
     alpha: float = 1.0
     temperature: float = 2.0
-
-    def start(self, net, training):
-        learner = _LwF(net, training)
-        learner.alpha, learner.temperature = self.alpha, self.temperature
-        return learner
 
 
 class _NCM(_Learner):
@@ -184,12 +177,11 @@ class _NCM(_Learner):
 
 
 @dataclass(frozen=True)
-class NearestClassMean:
+class NearestClassMean(_Starts):
     """Exemplar-free nearest class mean: features learned on the first phase and then frozen; each class's
     mean feature is stored when the class arrives, and inputs go to the nearest mean (cosine)."""
 
-    def start(self, net, training):
-        return _NCM(net, training)
+    learner = _NCM
 
 
 class ConceptNet(torch.nn.Module):
@@ -212,9 +204,6 @@ class ConceptNet(torch.nn.Module):
 
 
 class _ConceptBottleneck(_Learner):
-    concept_weight: float = 1.0
-    drift_weight: float = 10.0
-
     def learn(self, x, y, classes, concepts=None):
         if concepts is None:
             raise ValueError("the concept-bottleneck learner needs ground-truth concepts; use a task that has them")
@@ -224,12 +213,12 @@ class _ConceptBottleneck(_Learner):
 
         def penalty(inputs, logits, truth):
             concept_logits = self.net.concept_logits(inputs)
-            loss = self.concept_weight * functional.binary_cross_entropy_with_logits(
+            loss = self.settings.concept_weight * functional.binary_cross_entropy_with_logits(
                 concept_logits[:, active], truth[:, active]
             )
             if anchor is not None:  # hold old concept neurons where they were, on the fixed probe set
                 probe, before, kept = anchor
-                loss = loss + self.drift_weight * functional.mse_loss(
+                loss = loss + self.settings.drift_weight * functional.mse_loss(
                     self.concept_activations(probe, grad=True)[:, kept], before
                 )
             return loss
@@ -264,9 +253,7 @@ class ConceptBottleneck:
 
     def start(self, net, training):
         concept_net = ConceptNet(net.features, net.head.in_features, self.concepts, net.head.out_features)
-        learner = _ConceptBottleneck(concept_net, dataclasses.replace(training, lr=training.lr * self.lr_scale))
-        learner.concept_weight, learner.drift_weight = self.concept_weight, self.drift_weight
-        return learner
+        return _ConceptBottleneck(concept_net, dataclasses.replace(training, lr=training.lr * self.lr_scale), self)
 
 
 STRATEGIES: dict[str, tuple[Strategy, str]] = {
@@ -305,7 +292,7 @@ class MLPBackbone:
 @hookimpl
 def register_methods(register):
     for name, (strategy, description) in STRATEGIES.items():
-        version = f"1-{recipe_key({'strategy': repr(strategy)})[:8]}"
+        version = settings_version(strategy)
         tasks = CONCEPT_TASKS if isinstance(strategy, ConceptBottleneck) else None
         register(MethodSpec(name, Strategy, version, lambda s=strategy: s, description=description, tasks=tasks))
 
@@ -317,7 +304,7 @@ def register_models(register):
         ModelSpec(
             "mlp-backbone",
             Backbone,
-            f"1-{recipe_key({'b': repr(backbone)})[:8]}",
+            settings_version(backbone),
             lambda: backbone,
             description="untrained MLP, 2 hidden layers of 128 ReLU units",
         )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from harness import MethodSpec, hookimpl
-from harness.cache import recipe_key
+from harness.cache import settings_version
 from suites.ptq.contract import Quantizer
 from suites.ptq.quantizers import asymmetric, gptq, quantized_layers, symmetric
 
@@ -84,5 +84,5 @@ QUANTIZERS: dict[str, tuple[Quantizer, str]] = {
 def register_methods(register):
     """The version carries a hash of the quantizer's settings, so changing them re-runs its cells."""
     for name, (quantizer, description) in QUANTIZERS.items():
-        version = f"1-{recipe_key({'quantizer': repr(quantizer)})[:8]}"
+        version = settings_version(quantizer)
         register(MethodSpec(name, Quantizer, version, lambda q=quantizer: q, description=description))
