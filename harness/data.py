@@ -197,6 +197,13 @@ def text_fingerprint() -> str:
     return fingerprint(*(stdlib_text()[split].numpy().astype("uint8") for split in ("train", "test")))
 
 
+def data_task(name: str, note: str = ""):
+    """A suite :class:`~harness.registry.Task` over one of these data sets, fingerprinted by its content."""
+    from harness.registry import Task
+
+    return Task(name, DESCRIPTIONS[name] + note, fingerprint=lambda: load(name).fingerprint)
+
+
 @functools.cache
 def load(name: str) -> ClassificationData:
     """The named data set, built once per process."""

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import torch
 
-from harness import Metric, Profile, Suite, Task
+from harness import Metric, Profile, Suite
 from harness.classification import Classifier
-from harness.data import DESCRIPTIONS, load
+from harness.data import data_task, load
 from suites.attribution import metrics
 from suites.attribution.contract import Attribution, Attributor, ExplainContext
 
@@ -225,7 +225,7 @@ SUITE = Suite(
     version="1",
     title="Attribution faithfulness",
     description=DESCRIPTION,
-    tasks=tuple(Task(name, DESCRIPTIONS[name], fingerprint=lambda n=name: load(n).fingerprint) for name in TASKS),
+    tasks=tuple(data_task(name) for name in TASKS),
     metrics=METRICS,
     primary_metric="faithfulness-correlation",
     profiles={"quick": Profile(seeds=(0, 1, 2), config=QUICK), "full": Profile(seeds=(0, 1, 2, 3, 4), config=FULL)},

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness import Curve, Metric, Profile, Suite, Task
-from harness.data import DESCRIPTIONS, load
+from harness import Curve, Metric, Profile, Suite
+from harness.data import data_task, load
 from suites.continual import metrics
 from suites.continual.contract import Backbone, Strategy, Training
 
@@ -186,10 +186,7 @@ SUITE = Suite(
     version="1",
     title="Class-incremental forgetting",
     description=DESCRIPTION,
-    tasks=tuple(
-        Task(name, DESCRIPTIONS[name] + "; 5 phases of 2 classes", fingerprint=lambda n=name: load(n).fingerprint)
-        for name in TASKS
-    ),
+    tasks=tuple(data_task(name, "; 5 phases of 2 classes") for name in TASKS),
     metrics=METRICS,
     primary_metric="average-incremental-accuracy",
     profiles={"quick": Profile(seeds=(0, 1, 2), config=QUICK), "full": Profile(seeds=(0, 1, 2, 3, 4), config=FULL)},

@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional
 
 from harness import Curve, Metric, Profile, Suite, Task
-from harness.data import load, text_fingerprint
+from harness.data import data_task, text_fingerprint
 from suites.ptq import phases
 from suites.ptq.contract import CheckpointedModel, Evaluation, Quantizer
 from suites.ptq.quantizers import quantized_layers
@@ -98,11 +98,14 @@ METRICS = (
 QUICK = {"window": 3, "tolerance": 0.01, "k": 3.0}
 FULL = QUICK
 
-FINGERPRINTS = {"stdlib_text": text_fingerprint, "digits": lambda: load("digits").fingerprint}
-TASKS = {
-    "stdlib_text": "Python standard library sources, byte level: 16 files to train on, 2 held out",
-    "digits": "scikit-learn digits, 8×8 images, the fixed 20% test split",
-}
+TASKS = (
+    Task(
+        "stdlib_text",
+        "Python standard library sources, byte level: 16 files to train on, 2 held out",
+        fingerprint=text_fingerprint,
+    ),
+    data_task("digits", "; the fixed 20% test split"),
+)
 
 
 _FP32: dict[tuple, Evaluation] = {}
@@ -181,7 +184,7 @@ SUITE = Suite(
     version="1",
     title="INT4 post-training quantization collapse",
     description=DESCRIPTION,
-    tasks=tuple(Task(name, TASKS[name], fingerprint=FINGERPRINTS[name]) for name in TASKS),
+    tasks=TASKS,
     metrics=METRICS,
     primary_metric="final-nll-increase",
     profiles={"quick": Profile(seeds=(0, 1), config=QUICK), "full": Profile(seeds=(0, 1, 2, 3, 4), config=FULL)},
