@@ -14,8 +14,10 @@ import click
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness import leaderboard as boards
+from harness import stats
 from harness.errors import UsageError
 from harness.executors import ExecutionOptions
 from harness.grid import parse_seeds, plan_grid
@@ -317,43 +319,58 @@ def _fmt(value: float) -> str:
     return "—" if pd.isna(value) else f"{value:.4g}"
 
 
+def _estimate_text(mean: float, low: float, high: float) -> str:
+    return "—" if pd.isna(mean) else f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]"
+
+
 def _cell_text(row: pd.Series) -> str:
     if pd.isna(row["mean"]):
         return f"failed ×{row['failed_cells']}" if row["failed_cells"] else "—"
-    text = f"{_fmt(row['mean'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+    text = _estimate_text(row["mean"], row["ci_low"], row["ci_high"])
     return text + (f" ({row['failed_cells']} failed)" if row["failed_cells"] else "")
 
 
 def _wide(board: pd.DataFrame) -> pd.DataFrame:
-    """One row per entry: overall rank, range and tie group, then each task's mean [CI]."""
+    """One row per entry, best estimate first: rank and rank set, seeds, then each task's mean [CI]."""
     board = board.assign(text=board.apply(_cell_text, axis=1))
     wide = board.pivot(index="entry", columns="task", values="text")
     tasks = [t for t in dict.fromkeys(board["task"]) if t != boards.OVERALL]
-    overall = board[board["task"] == boards.OVERALL].set_index("entry")
-    if len(tasks) == 1:
-        overall = board[board["task"] == tasks[0]].set_index("entry")
+    ranking_task = tasks[0] if len(tasks) == 1 else boards.OVERALL
+    headline = board[board["task"] == ranking_task].set_index("entry")
+    order = list(headline.index[headline["mean"].notna()])
+    wide = wide.reindex(index=order + [e for e in wide.index if e not in order])
     wide = wide.reindex(columns=tasks + ([boards.OVERALL] if len(tasks) > 1 else []))
-    rank = overall["rank"].reindex(wide.index)
-    wide.insert(0, "tie group", overall["tie_group"].reindex(wide.index))
-    wide.insert(
-        0,
-        "range",
-        [
-            f"{int(lo)}–{int(hi)}" if pd.notna(lo) else "—"
-            for lo, hi in zip(
-                overall["rank_low"].reindex(wide.index), overall["rank_high"].reindex(wide.index), strict=True
-            )
-        ],
-    )
-    wide.insert(0, "rank", rank)
-    wide = wide.sort_values(["rank"], na_position="last")
-    wide["rank"] = [str(int(r)) if pd.notna(r) else "—" for r in wide["rank"]]
-    wide["tie group"] = [str(int(g)) if pd.notna(g) else "—" for g in wide["tie group"]]
+    ranked = headline.reindex(wide.index)
+    wide.insert(0, "seeds", [str(int(n)) if pd.notna(n) and n else "—" for n in ranked["n_seeds"]])
+    wide.insert(0, "rank set", [_rank_set_text(row) for _, row in ranked.iterrows()])
+    wide.insert(0, "rank", [str(int(r)) if pd.notna(r) else "—" for r in ranked["rank"]])
     return wide.reset_index()
 
 
+def _rank_set_text(row: pd.Series) -> str:
+    if pd.isna(row["rank_low"]):
+        return "—"
+    return f"{int(row['rank_low'])}–{int(row['rank_high'])} of {int(row['n_entries'])}"
+
+
+def _board_notes(result: boards.RankedSlice) -> list[str]:
+    """What a board resolves, what it leaves out, and how entries rank over tasks, in words."""
+    notes = [result.note]
+    if result.excluded:
+        notes.append(f"not ranked overall (missing a task): {', '.join(result.excluded)}")
+    over = result.over_tasks
+    if over is not None:
+        ranked = sorted(zip(over.mean_rank, over.entries, strict=True))
+        friedman = "" if pd.isna(over.pvalue) else f"Friedman p = {over.pvalue:.3g}; "
+        notes.append(
+            f"mean rank over {over.n_tasks} tasks: {', '.join(f'{e} {r:.2f}' for r, e in ranked)} "
+            f"({friedman}mean ranks further apart than {over.critical_difference:.3g} differ at 95%)"
+        )
+    return notes
+
+
 @cli.command("leaderboard")
-@click.option("--suite", help="The suite to rank (default: the cross-suite win-rate table).")
+@click.option("--suite", help="The suite to rank (default: entries compared across suites, and each suite's best).")
 @click.option("--metric", help="Metric to rank by (default: the suite's primary metric).")
 @click.option("--profile", type=click.Choice(["quick", "full"]), help="Profile (default: full if stored, else quick).")
 @click.option(
@@ -364,44 +381,99 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
     show_default=True,
     help="table and markdown show one row per entry; csv and json every task row.",
 )
-@click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
+@click.option(
+    "--ranks",
+    "rank_set",
+    type=click.Choice(sorted(stats.RANK_SETS)),
+    default=stats.DEFAULT_RANK_SET,
+    show_default=True,
+    help="Rank confidence sets: marginal (each entry's own 95%) or simultaneous (all entries' together).",
+)
 @click.option(
     "--by",
     type=click.Choice(["entry", "model", "method"]),
     help="Rank (model, method) entries, or one side averaged over the other (default: the suite's choice).",
 )
 @db_option
-def leaderboard_command(suite, metric, profile, fmt, boot, by, db) -> None:
-    """Rank a suite's entries: mean with 95% bootstrap CI per task, rank range and tie group.
+def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
+    """Rank a suite's entries: mean and 95% t interval over seeds per task, rank and rank set.
 
-    Rank = 1 + the number of entries significantly better (paired bootstrap, 95%);
-    its range runs to the worst rank the data allow. Entries in one tie group
-    cannot be told apart from the group's leader. Without --suite, shows each
-    entry's mean win rate across all suites it appears in.
+    Seeds are the replicates: an entry's value at a seed is the mean of that
+    seed's samples. Intervals are Student's t over those seed values; entries are
+    compared by paired t-tests on the seeds they share, with Holm's correction.
+    The rank set of an entry runs from 1 + the number of entries significantly
+    better to K - the number significantly worse. By default it is marginal (it
+    covers that entry's true rank with 95% probability); with --ranks
+    simultaneous all sets hold together. The rank is the set's lower end; rows
+    are ordered by estimate, and no entry is ranked above one with a better
+    estimate. Each board says which differences its seeds cannot resolve.
+    Without --suite: entries of one kind found in several suites, by mean win
+    rate, and each suite's best estimate.
     """
     with Store(db, read_only=True) as store:
         if suite is None:
-            board = boards.cross_suite(store, n_boot=boot)
-            title = "mean win rate across suites (primary metrics) · [95% CI]"
-        else:
-            part = boards.load_slice(store, suite, profile)
-            board, _ = boards.rank_slice(part, metric, n_boot=boot, by=by)
-            metric = metric or part.primary_metric
-            arrow = "↑ higher is better" if part.higher_is_better(metric) else "↓ lower is better"
-            title = f"{suite} {part.version} · {part.profile} · {metric} ({arrow}) · mean [95% CI]"
+            _cross_suite_output(boards.cross_suite(store), fmt)
+            return
+        part = boards.load_slice(store, suite, profile)
+        result = boards.rank_slice(part, metric, by=by, rank_set=rank_set)
+    board = result.table
+    arrow = "↑ higher is better" if result.higher_is_better else "↓ lower is better"
+    title = (
+        f"{suite} {part.version} · {part.profile} · {metric or part.primary_metric} ({arrow})"
+        f" · mean [{stats.INTERVAL}] · {rank_set} 95% rank sets"
+    )
     if fmt == "csv":
         click.echo(board.to_csv(index=False), nl=False)
     elif fmt == "json":
         click.echo(board.to_json(orient="records", indent=2))
+    elif fmt == "markdown":
+        click.echo(_markdown(_wide(board)))
+        click.echo("\n" + "\n".join(f"- {note}" for note in _board_notes(result)))
     else:
-        shown = _wide(board) if suite else board.round(3)
-        if fmt == "markdown":
-            click.echo(_markdown(shown))
-        else:
-            table = Table(*shown.columns, title=title)
-            for row in shown.itertuples(index=False):
-                table.add_row(*(str(v) for v in row))
-            console.print(table)
+        _print_table(_wide(board), title)
+        for note in _board_notes(result):
+            console.print(Text(note), soft_wrap=True)
+
+
+def _print_table(frame: pd.DataFrame, title: str) -> None:
+    """A rich table whose cells are plain text, never markup."""
+    table = Table(title=Text(title))
+    for column in frame.columns:
+        table.add_column(Text(str(column)))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+
+
+def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:
+    """Entries compared across suites (when any are) and each suite's best estimate."""
+    nothing = "nothing to compare across suites: no entry of the same kind appears in two or more suites."
+    if fmt == "json":
+        records = {
+            "across_suites": json.loads(found.compared.to_json(orient="records")),
+            "suite_leaders": json.loads(found.leaders.to_json(orient="records")),
+        }
+        click.echo(json.dumps(records, indent=2))
+        return
+    if fmt == "csv":
+        click.echo((found.compared if len(found.compared) else found.leaders).to_csv(index=False), nl=False)
+        return
+    compared = found.compared.assign(
+        win_rate=[_estimate_text(r.win_rate, r.ci_low, r.ci_high) for r in found.compared.itertuples()]
+    ).drop(columns=["ci_low", "ci_high"])
+    leaders = found.leaders.assign(
+        mean=[_estimate_text(r.mean, r.ci_low, r.ci_high) for r in found.leaders.itertuples()],
+        rank_set=[_rank_set_text(row) for _, row in found.leaders.iterrows()],
+    )[["suite", "metric", "entry", "mean", "rank_set", "n_seeds", "note"]]
+    if fmt == "markdown":
+        click.echo(_markdown(compared) if len(compared) else nothing)
+        click.echo("\n" + _markdown(leaders))
+        return
+    if len(compared):
+        _print_table(compared, "mean win rate across suites, primary metrics · [95% interval from rank sets]")
+    else:
+        console.print(nothing)
+    _print_table(leaders, f"each suite's best estimate · mean [{stats.INTERVAL}] · marginal 95% rank set")
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -459,8 +531,7 @@ def site() -> None:
     show_default=True,
     help="Folder to write the site into (replaced).",
 )
-@click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs and ranks.")
-def site_build(db, out, boot) -> None:
+def site_build(db, out) -> None:
     """Render every suite's leaderboard, entry and methodology pages and downloads as static files.
 
     The folder is self-contained (no network, relative links): open its index.html
@@ -468,7 +539,7 @@ def site_build(db, out, boot) -> None:
     """
     from harness.publish import build_site
 
-    index = build_site(db, out, n_boot=boot)
+    index = build_site(db, out)
     console.print(f"site written: {index.resolve()}", soft_wrap=True)
 
 

@@ -17,7 +17,7 @@ from harness.errors import UsageError, unknown_name
 from harness.store import Store
 
 OVERALL = "overall"
-COLUMNS = [  # one row per entry and task (or folded condition, or 'overall')
+COLUMNS = [  # one row per entry and task (or folded condition, or 'overall'); every surface shows these
     "suite",
     "suite_version",
     "profile",
@@ -29,10 +29,12 @@ COLUMNS = [  # one row per entry and task (or folded condition, or 'overall')
     "mean",
     "ci_low",
     "ci_high",
+    "interval",
     "rank",
     "rank_low",
     "rank_high",
-    "tie_group",
+    "rank_set",
+    "n_entries",
     "n_seeds",
     "n_values",
     "failed_cells",
@@ -48,6 +50,7 @@ class SuiteSlice:
     profile: str
     primary_metric: str
     rank_by: str
+    kinds: dict[str, str]  # the kind of each side that can be ranked: model, method, or (model, method) entry
     metrics: pd.DataFrame
     cells: pd.DataFrame
     scores: pd.DataFrame
@@ -97,107 +100,132 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
     scores = store.results(suite)
     scores = scores[(scores["suite_version"] == version) & (scores["profile"] == profile)]
     meta = store.query(
-        "SELECT primary_metric, rank_by FROM suites WHERE suite = ? AND suite_version = ?", [suite, version]
+        "SELECT primary_metric, rank_by, model_kind, method_kind FROM suites WHERE suite = ? AND suite_version = ?",
+        [suite, version],
     )
     metrics = store.metrics(suite)
     metrics = metrics[metrics["suite_version"] == version]
-    primary, rank_by = meta.iloc[0]
-    return SuiteSlice(suite, version, profile, str(primary), str(rank_by), metrics, cells, scores)
+    primary, rank_by, model_kind, method_kind = meta.iloc[0]
+    kinds = {"model": model_kind, "method": method_kind, "entry": " × ".join(k for k in (model_kind, method_kind) if k)}
+    return SuiteSlice(suite, version, profile, str(primary), str(rank_by), kinds, metrics, cells, scores)
 
 
-def _task_cube(entry_codes: np.ndarray, seeds: np.ndarray, samples: np.ndarray, values: np.ndarray):
-    """(entry positions present, array[entry, seed, sample]) for one task, NaN where a value is missing."""
-    present, entry_pos = np.unique(entry_codes, return_inverse=True)
-    _, seed_pos = np.unique(seeds, return_inverse=True)
-    _, sample_pos = np.unique(samples, return_inverse=True)
-    cube = np.full((len(present), seed_pos.max() + 1, sample_pos.max() + 1), np.nan)
-    cube[entry_pos, seed_pos, sample_pos] = values
-    return present, cube
+@dataclass
+class RankedSlice:
+    """One metric of a suite ranked: the board rows, the overall ranking, ranks over tasks, and what it resolves."""
+
+    table: pd.DataFrame
+    per_task: dict[str, stats.Ranking]
+    overall: stats.Ranking | None
+    over_tasks: stats.TaskRanks | None
+    note: str
+    higher_is_better: bool
+    kind: str
+
+    @property
+    def headline(self) -> stats.Ranking | None:
+        """What the suite is summarised by: the overall ranking, or its only task's."""
+        if self.overall is not None or len(self.per_task) != 1:
+            return self.overall
+        return next(iter(self.per_task.values()))
+
+    @property
+    def excluded(self) -> list[str]:
+        """Entries left out of the overall ranking because they lack results on some task."""
+        if self.overall is None:
+            return []
+        return sorted(set(self.table["entry"]) - set(self.overall.entries))
 
 
-def _ranking_frame(ranking: stats.Ranking, task: str, cube_counts: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+def _seed_table(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Seed values, indexed (task, entry) with one column per seed, and the count of values per (task, entry)."""
+    grouped = rows.groupby(["task", "entry", "seed"], sort=True)["value"]
+    by_seed = grouped.mean().unstack("seed")
+    return by_seed, grouped.count().groupby(level=["task", "entry"]).sum()
+
+
+def _ranking_frame(ranking: stats.Ranking, task: str, n_values: pd.Series) -> pd.DataFrame:
     frame = ranking.frame()
     frame.insert(0, "task", task)
-    frame["n_seeds"], frame["n_values"] = cube_counts
+    frame["n_entries"] = len(ranking.entries)
+    frame["n_values"] = n_values.reindex(frame["entry"]).to_numpy()
     return frame
 
 
 def rank_slice(
     part: SuiteSlice,
     metric: str | None = None,
-    n_boot: int = stats.N_BOOT,
-    seed: int = 0,
     level: float = stats.LEVEL,
     by: str | None = None,
-) -> tuple[pd.DataFrame, stats.Ranking | None]:
-    """Leaderboard rows (one per entry and task, plus task 'overall') and the overall ranking.
+    rank_set: str = stats.DEFAULT_RANK_SET,
+) -> RankedSlice:
+    """Leaderboard rows (one per entry and task, plus task 'overall'), the overall ranking and ranks over tasks.
 
-    The overall estimate of an entry is the mean of its per-task means, over the
-    entries that have results on every task; its resamples are the per-task
-    resamples averaged draw by draw. ``by`` overrides the suite's ``rank_by``.
+    Per task, each entry's seed values (the mean of a seed's samples) are ranked
+    with :func:`harness.stats.rank`. Overall, an entry's seed value is the mean of
+    its seed values over tasks, for the entries that have every task. ``by``
+    overrides the suite's ``rank_by``.
     """
-    part = part.ranked_by(by or part.rank_by)
+    side = by or part.rank_by
+    part = part.ranked_by(side)
     metric = metric or part.primary_metric
     part.check_metric(metric)
     higher = part.higher_is_better(metric)
-    rng = np.random.default_rng(seed)
-    rows = part.scores[part.scores["metric"] == metric]
-    task_codes, tasks = pd.factorize(rows["task"], sort=True)
-    entry_codes, entries = pd.factorize(rows["entry"], sort=True)
-    seeds = rows["seed"].to_numpy()
-    samples = rows["sample"].fillna(-1).to_numpy()
-    values = rows["value"].to_numpy(dtype=np.float64)
+    by_seed, counts = _seed_table(part.scores[part.scores["metric"] == metric])
+    tasks = list(by_seed.index.get_level_values("task").unique())
 
-    frames, per_task = [], []
-    for t, task in enumerate(tasks):
-        sel = task_codes == t
-        present, cube = _task_cube(entry_codes[sel], seeds[sel], samples[sel], values[sel])
-        found = np.isfinite(cube)
-        with np.errstate(invalid="ignore"):
-            mean = np.nansum(cube, axis=(1, 2)) / found.sum(axis=(1, 2))
-        ranking = stats.rank(
-            [entries[i] for i in present], mean, stats.bootstrap_means(cube, rng, n_boot), higher, level
-        )
-        per_task.append(ranking)
-        frames.append(_ranking_frame(ranking, str(task), (found.any(axis=2).sum(axis=1), found.sum(axis=(1, 2)))))
+    frames, per_task = [], {}
+    for task in tasks:
+        table = by_seed.loc[task]
+        ranking = per_task[str(task)] = stats.rank(list(table.index), table.to_numpy(), higher, level, rank_set)
+        frames.append(_ranking_frame(ranking, str(task), counts.loc[task]))
 
-    overall = None
-    common = sorted(set.intersection(*(set(r.entries) for r in per_task))) if per_task else []
-    if common:
-        picks = [[r.entries.index(e) for e in common] for r in per_task]
-        draws = np.mean([r.draws[:, p] for r, p in zip(per_task, picks, strict=True)], axis=0)
-        mean = np.mean([r.mean[p] for r, p in zip(per_task, picks, strict=True)], axis=0)
-        overall = stats.rank(common, mean, draws, higher, level)
-        task_frames = pd.concat(frames)
-        totals = task_frames.groupby("entry").agg(n_seeds=("n_seeds", "max"), n_values=("n_values", "sum"))
-        totals = totals.reindex(common)
-        frames.append(_ranking_frame(overall, OVERALL, (totals["n_seeds"].to_numpy(), totals["n_values"].to_numpy())))
+    overall, over_tasks = None, None
+    common = sorted(set.intersection(*(set(r.entries) for r in per_task.values()))) if per_task else []
+    if common and len(tasks) > 1:
+        cube = np.stack([by_seed.loc[task].reindex(common).to_numpy() for task in tasks])
+        overall = stats.rank(common, cube.mean(axis=0), higher, level, rank_set)
+        frames.append(_ranking_frame(overall, OVERALL, counts.groupby(level="entry").sum()))
+        estimates = np.stack([r.mean[[r.entries.index(e) for e in common]] for r in per_task.values()])
+        over_tasks = stats.ranks_over_tasks(common, estimates, higher, level)
 
-    board = _with_failures(part, frames, higher)
+    board = _with_failures(part, frames)
     board.insert(0, "metric", metric)
     board.insert(0, "profile", part.profile)
     board.insert(0, "suite_version", part.version)
     board.insert(0, "suite", part.suite)
-    return board[COLUMNS], overall
+    board["interval"] = stats.INTERVAL
+    board["rank_set"] = rank_set
+    result = RankedSlice(board[COLUMNS], per_task, overall, over_tasks, "", higher, part.kinds[side])
+    headline = result.headline
+    result.note = (
+        stats.resolution_note(int(headline.n_seeds.max()), headline.resolution, len(headline.entries))
+        if headline is not None
+        else "no entry has results on every task: nothing is ranked overall."
+    )
+    return result
 
 
-def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame], higher: bool) -> pd.DataFrame:
-    """Add failed-cell counts and each entry's sides; entries that only failed still get a row."""
+def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add failed-cell counts and each entry's sides; entries that only failed still get a row.
+
+    Each task's rows keep the ranking's order (best estimate first); failed-only rows come last.
+    """
     cells = part.cells
     sides = cells.drop_duplicates("entry").set_index("entry")[["model", "method"]]
     failed = cells[cells["status"] != "ok"].groupby(["task", "entry"]).size().rename("failed_cells").reset_index()
     failed_total = failed.groupby("entry")["failed_cells"].sum().reset_index().assign(task=OVERALL)
 
     board = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "entry"])
+    board["_position"] = np.arange(len(board))
     board = board.merge(pd.concat([failed, failed_total], ignore_index=True), on=["task", "entry"], how="outer")
-    for column in ("failed_cells", "n_seeds", "n_values"):
+    for column in ("failed_cells", "n_seeds", "n_values", "n_entries"):
         board[column] = board[column].fillna(0).astype(int)
     board["model"] = board["entry"].map(sides["model"])
     board["method"] = board["entry"].map(sides["method"])
-    board = board.reindex(columns=[c for c in COLUMNS if c not in ("suite", "suite_version", "profile", "metric")])
-    order = board.assign(_overall_last=board["task"] == OVERALL, _best=-board["mean"] if higher else board["mean"])
-    order = order.sort_values(["_overall_last", "task", "rank", "_best", "entry"], na_position="last")
-    return board.loc[order.index].reset_index(drop=True)
+    board["_overall_last"] = board["task"] == OVERALL
+    board = board.sort_values(["_overall_last", "task", "_position", "entry"], na_position="last")
+    return board.reindex(columns=[c for c in COLUMNS if c not in ("suite", "suite_version", "profile", "metric")])
 
 
 def leaderboard(
@@ -205,20 +233,91 @@ def leaderboard(
     suite: str,
     metric: str | None = None,
     profile: str | None = None,
-    n_boot: int = stats.N_BOOT,
     by: str | None = None,
+    rank_set: str = stats.DEFAULT_RANK_SET,
 ) -> pd.DataFrame:
     """The ranked leaderboard of one suite, straight from the store."""
-    board, _ = rank_slice(load_slice(store, suite, profile), metric, n_boot, by=by)
-    return board
+    return rank_slice(load_slice(store, suite, profile), metric, by=by, rank_set=rank_set).table
 
 
-def cross_suite(store: Store, n_boot: int = stats.N_BOOT) -> pd.DataFrame:
-    """Mean win rate of every entry over the suites it appears in (each suite ranked on its primary metric)."""
-    rankings = {}
-    for suite in sorted(store.suites()["suite"].unique()):
-        part = load_slice(store, suite)
-        _, overall = rank_slice(part, n_boot=n_boot)
-        if overall is not None:
-            rankings[suite] = (overall, part.higher_is_better(part.primary_metric))
-    return stats.mean_win_rate(rankings).sort_values(["win_rate", "entry"], ascending=[False, True], ignore_index=True)
+CROSS_COLUMNS = ["kind", "entry", "win_rate", "ci_low", "ci_high", "n_suites", "suites"]
+LEADER_COLUMNS = [
+    "suite",
+    "metric",
+    "entry",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "rank_low",
+    "rank_high",
+    "n_entries",
+    "n_seeds",
+    "note",
+]
+
+
+@dataclass
+class CrossSuite:
+    """Entries of one kind compared over the suites they share, and each suite's best estimate."""
+
+    compared: pd.DataFrame  # CROSS_COLUMNS
+    leaders: pd.DataFrame  # LEADER_COLUMNS
+
+
+def cross_suite(store: Store, level: float = stats.LEVEL) -> CrossSuite:
+    """Mean win rate of each entry that appears, as the same kind, in two or more suites.
+
+    Each suite is ranked overall on its primary metric. The interval of the mean win
+    rate comes from the suites' marginal rank sets at level 1 - alpha/m (m = suites
+    compared, Bonferroni), so that all of them hold together.
+    """
+    slices = [load_slice(store, s) for s in sorted(store.suites()["suite"].unique()) if not store.cells(s).empty]
+    ranked = {part.suite: rank_slice(part) for part in slices}
+    leaders = [_leader(part, ranked[part.suite]) for part in slices]
+    appearances: dict[tuple[str, str], list[str]] = {}
+    for name, result in ranked.items():
+        headline = result.headline
+        for entry in headline.entries if headline else []:
+            appearances.setdefault((result.kind, entry), []).append(name)
+    shared = {key: suites for key, suites in appearances.items() if len(suites) >= 2}
+    rows = []
+    if shared:
+        involved = sorted({s for suites in shared.values() for s in suites})
+        strict = 1 - (1 - level) / len(involved)
+        wins = {}
+        for part in slices:
+            if part.suite in involved:
+                headline = rank_slice(part, level=strict).headline
+                wins[part.suite] = stats.win_rates(headline).set_index("entry")
+        for (kind, entry), suites in sorted(shared.items()):
+            per_suite = pd.DataFrame([wins[s].loc[entry] for s in suites])
+            rows.append(
+                {
+                    "kind": kind,
+                    "entry": entry,
+                    "win_rate": per_suite["win_rate"].mean(),
+                    "ci_low": per_suite["low"].mean(),
+                    "ci_high": per_suite["high"].mean(),
+                    "n_suites": len(suites),
+                    "suites": ", ".join(suites),
+                }
+            )
+    compared = pd.DataFrame(rows, columns=CROSS_COLUMNS)
+    compared = compared.sort_values(["win_rate", "entry"], ascending=[False, True], ignore_index=True)
+    return CrossSuite(compared, pd.DataFrame(leaders, columns=LEADER_COLUMNS))
+
+
+def _leader(part: SuiteSlice, result: RankedSlice) -> dict:
+    """The suite's best estimate on its primary metric, with its interval and rank set."""
+    rows = result.table[result.table["mean"].notna()]
+    tasks = [t for t in rows["task"].unique() if t != OVERALL]
+    rows = rows[rows["task"] == (OVERALL if len(tasks) > 1 else (tasks[0] if tasks else OVERALL))]
+    if rows.empty:
+        return {"suite": part.suite, "metric": part.primary_metric, "note": result.note}
+    best = rows.iloc[0]
+    return {
+        "suite": part.suite,
+        "metric": part.primary_metric,
+        **{c: best[c] for c in ("entry", "mean", "ci_low", "ci_high", "rank_low", "rank_high", "n_entries", "n_seeds")},
+        "note": result.note,
+    }

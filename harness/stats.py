@@ -1,101 +1,215 @@
-"""Honest uncertainty: bootstrap CIs, paired comparisons, rank ranges, tie groups, win rates.
+"""Honest uncertainty with few seeds: seed-level t intervals, paired tests, rank confidence sets.
 
-The bootstrap resamples seeds and samples together (a two-way, crossed bootstrap)
-and applies the *same* resample to every entry, so differences between entries
-are paired wherever they were scored on the same samples. A resample is a pair
-of count vectors, so every entry's mean under every resample is two matrix
-products: no Python loop over resamples.
+Every seed retrains or redraws whatever is random, so the seed is the unit of
+replication; samples inside one seed share that seed's model and are correlated
+through it. Everything here therefore works on *seed values*: an entry's mean
+over one seed's samples (or the cell's scalar). A bootstrap over 3 seeds has 10
+distinct resamples and cannot be calibrated; Student's t on seed values is exact
+for normal seed values at any seed count and tends to the same answer as a
+cluster bootstrap as seeds grow. Comparisons are paired on the seeds two entries
+share, which removes whatever a seed does to both (the model it trained, the
+samples it drew). Rank confidence sets follow Mogstad, Romano, Shaikh and
+Wilhelm, "Inference for Ranks" (2024), with Holm's stepdown for the multiple
+comparisons. :data:`PROCEDURE` says all of this in words; the site and the
+README show it.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
+from scipy import stats as scipy_stats
 
-N_BOOT = 1000
 LEVEL = 0.95
+RANK_SETS = {
+    "marginal": "each entry's rank set covers its true rank with 95% probability (Holm over its K-1 comparisons)",
+    "simultaneous": "all entries' rank sets cover their true ranks together with 95% probability "
+    "(Holm over all K(K-1)/2 pairs)",
+}
+DEFAULT_RANK_SET = "marginal"
+INTERVAL = "95% t interval over seed values"
+CD_DRAWS = 10_000
+
+PROCEDURE: tuple[tuple[str, str], ...] = (
+    (
+        "Seed values",
+        "Each seed retrains or redraws everything random, so seeds are the replicates. An entry's value at a seed "
+        "is the mean of that seed's samples (or the cell's single value); samples are never treated as independent "
+        "replicates, because they share the seed's model.",
+    ),
+    (
+        "Estimate and interval",
+        "The estimate is the mean of the seed values; its interval is Student's t on them "
+        f"(n seeds, n-1 degrees of freedom): {INTERVAL}. One seed gives no interval.",
+    ),
+    (
+        "Comparisons",
+        "Two entries are compared by a paired t-test on their differences at the seeds both have, so whatever a "
+        "seed does to both cancels. The p-values of a family of comparisons are adjusted with Holm's stepdown.",
+    ),
+    (
+        "Rank and rank set",
+        "The rank set of an entry runs from 1 + the number of entries significantly better to K - the number "
+        "significantly worse (Mogstad et al., Inference for Ranks). Marginal sets (the default): "
+        + RANK_SETS["marginal"]
+        + "; simultaneous: "
+        + RANK_SETS["simultaneous"]
+        + ". The rank shown is the set's lower end, widened where needed so that no entry is ranked above one with "
+        "a better estimate; rows are ordered by estimate.",
+    ),
+    (
+        "Resolution",
+        "Each board states the smallest difference it can resolve: the median over pairs of the 95% margin of "
+        "the paired difference. With 3 seeds that margin is 4.3 standard errors of the seed-level difference "
+        "(t with 2 degrees of freedom), so only large and consistent differences separate entries; "
+        "overlapping rank sets mean 'not resolved', never 'equal'.",
+    ),
+    (
+        "Across tasks",
+        "The overall value of an entry is, seed by seed, the mean over tasks of its seed values, then the same "
+        "t interval, tests and rank sets. Only entries with results on every task are ranked overall. "
+        "Ranks over tasks: each task ranks entries by estimate, mean ranks are compared with Friedman's test "
+        "and an exact critical difference (the 95% quantile of the largest mean-rank gap when every task's "
+        "ranking is a random permutation), drawn as a critical-difference diagram.",
+    ),
+    (
+        "Across suites",
+        "Only entries of the same kind that appear in two or more suites are compared. An entry's win rate in a "
+        "suite is the share of the other entries it beats on the primary metric; its interval comes from the "
+        "suite's rank set at level 1 - 0.05/m for m suites (Bonferroni), so the mean over suites holds together. "
+        "Adding an entry to a suite changes the others' win rates and widens every rank set.",
+    ),
+)
 
 
-def resample_counts(rng: np.random.Generator, n_boot: int, n: int) -> np.ndarray:
-    """(n_boot, n) multinomial counts: how often each of n units appears in each resample."""
-    picks = rng.integers(0, n, size=(n_boot, n)) + (np.arange(n_boot) * n)[:, None]
-    return np.bincount(picks.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
-
-
-def bootstrap_means(values: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> np.ndarray:
-    """Bootstrap draws of each entry's mean; ``values`` is (entries, seeds, samples), NaN where missing.
-
-    Returns (n_boot, entries). Seeds and samples are resampled with replacement,
-    identically for all entries (paired). An entry with no value in a resample gets NaN.
-    """
-    n_entries, n_seeds, n_samples = values.shape
-    present = np.isfinite(values)
-    filled = np.where(present, values, 0.0).reshape(n_entries * n_seeds, n_samples)
-    seed_counts = resample_counts(rng, n_boot, n_seeds)
-    sample_counts = resample_counts(rng, n_boot, n_samples)
-    sums = (filled @ sample_counts.T).reshape(n_entries, n_seeds, n_boot)
-    counts = (present.reshape(n_entries * n_seeds, n_samples).astype(np.float64) @ sample_counts.T).reshape(
-        n_entries, n_seeds, n_boot
-    )
-    total = np.einsum("esb,bs->be", sums, seed_counts)
-    weight = np.einsum("esb,bs->be", counts, seed_counts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / weight
-
-
-def percentile_ci(draws: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of bootstrap draws along axis 0 (NaN where an entry has no draws)."""
-    tail = (1 - level) / 2
+def seed_values(cube: np.ndarray) -> np.ndarray:
+    """(entries, seeds) from (entries, seeds, samples): each seed's mean over its samples, NaN where none."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as they should
-        low, high = np.nanquantile(draws, [tail, 1 - tail], axis=0)
-    return low, high
+        warnings.simplefilter("ignore", RuntimeWarning)  # a missing (entry, seed) gives NaN, as it should
+        return np.nanmean(cube, axis=2)
 
 
-def significantly_better(draws: np.ndarray, higher_is_better: bool, level: float = LEVEL) -> np.ndarray:
-    """better[i, j] is True when entry i beats entry j in at least (1 + level) / 2 of paired resamples.
+def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, ...]:
+    """Per row of (entries, seeds): mean, t interval low and high, seed count; NaN interval below 2 seeds."""
+    present = np.isfinite(values)
+    n = present.sum(axis=1)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=1)
+        half = scipy_stats.t.ppf((1 + level) / 2, n - 1) * np.nanstd(values, axis=1, ddof=1) / np.sqrt(n)
+    half = np.where(n >= 2, half, np.nan)
+    return mean, mean - half, mean + half, n
 
-    That is the paired percentile test: the two-sided ``level`` CI of the
-    difference lies wholly on i's side of zero.
+
+def paired_tests(values: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paired t-tests of every pair of rows on their common seeds.
+
+    Returns (diff, pvalue, margin), each (K, K): diff[i, j] is the mean of i - j
+    over common seeds, margin its 95% half-width. Pairs with fewer than two common
+    seeds get p = NaN (not tested); a difference with no spread gets p = 0 (or 1
+    when it is exactly zero).
     """
-    signed = draws if higher_is_better else -draws
-    signed = np.where(np.isfinite(signed), signed, -np.inf)
-    n_boot, n = signed.shape
-    threshold = (1 + level) / 2
-    better = np.zeros((n, n), dtype=bool)
-    block = max(1, int(2e7 // max(1, n_boot * n)))
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        wins = (signed[:, start:stop, None] > signed[:, None, :]).mean(axis=0)
-        better[start:stop] = wins >= threshold
-    np.fill_diagonal(better, False)
-    return better
+    d = values[:, None, :] - values[None, :, :]
+    common = np.isfinite(d)
+    n = common.sum(axis=2)
+    filled = np.where(common, d, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = filled.sum(axis=2) / n
+        spread = np.sqrt(np.where(common, (d - diff[:, :, None]) ** 2, 0.0).sum(axis=2) / (n - 1))
+        se = spread / np.sqrt(n)
+        t = np.abs(diff) / se
+        pvalue = 2 * scipy_stats.t.sf(t, n - 1)
+        margin = scipy_stats.t.ppf((1 + level) / 2, n - 1) * se
+    pvalue = np.where(se == 0, np.where(diff == 0, 1.0, 0.0), pvalue)
+    pvalue = np.where(n >= 2, pvalue, np.nan)
+    np.fill_diagonal(pvalue, np.nan)
+    return diff, pvalue, np.where(n >= 2, margin, np.nan)
+
+
+def holm(pvalues: np.ndarray, level: float = LEVEL) -> np.ndarray:
+    """Holm's stepdown along the last axis: which hypotheses are rejected. NaN p-values are not hypotheses."""
+    p = np.where(np.isnan(pvalues), np.inf, pvalues)
+    order = np.argsort(p, axis=-1, kind="stable")
+    ordered = np.take_along_axis(p, order, axis=-1)
+    tested = np.isfinite(ordered).sum(axis=-1, keepdims=True)
+    thresholds = (1 - level) / np.maximum(tested - np.arange(p.shape[-1]), 1)
+    passed = np.logical_and.accumulate((ordered <= thresholds) & np.isfinite(ordered), axis=-1)
+    reject = np.empty_like(passed)
+    np.put_along_axis(reject, order, passed, axis=-1)
+    return reject
+
+
+def significant(pvalues: np.ndarray, rank_set: str = DEFAULT_RANK_SET, level: float = LEVEL) -> np.ndarray:
+    """reject[j, k]: j and k differ, decided within j's family (marginal) or within all pairs (simultaneous)."""
+    if rank_set == "marginal":
+        return holm(pvalues, level)
+    if rank_set != "simultaneous":
+        raise ValueError(f"rank_set must be one of {sorted(RANK_SETS)}, not {rank_set!r}")
+    upper = np.triu_indices(len(pvalues), k=1)
+    reject = np.zeros(pvalues.shape, dtype=bool)
+    reject[upper] = holm(pvalues[upper], level)
+    return reject | reject.T
+
+
+def estimate_order(mean: np.ndarray, higher_is_better: bool, entries: Sequence[str]) -> np.ndarray:
+    """Positions from best to worst estimate (ties by name): the one order every surface shows."""
+    signed = np.where(np.isfinite(mean), mean if higher_is_better else -mean, -np.inf)
+    return np.array(sorted(range(len(mean)), key=lambda i: (-signed[i], entries[i])), dtype=np.int64)
+
+
+def rank_sets(
+    diff: np.ndarray, reject: np.ndarray, order: np.ndarray, higher_is_better: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank confidence sets [low, high] from the decisions, made monotone in the estimate order.
+
+    low = 1 + number significantly better, high = K - number significantly worse;
+    then, walking from best to worst estimate, low never falls and high never
+    falls, by *widening* (lowering a low, raising a high), which keeps coverage.
+    """
+    signed = diff if higher_is_better else -diff
+    n = len(diff)
+    low = 1 + (reject & (signed < 0)).sum(axis=1)
+    high = n - (reject & (signed > 0)).sum(axis=1)
+    low_sorted = np.minimum.accumulate(low[order][::-1])[::-1]
+    high_sorted = np.maximum.accumulate(high[order])
+    low, high = low.copy(), high.copy()
+    low[order], high[order] = low_sorted, high_sorted
+    return low, high
 
 
 @dataclass
 class Ranking:
-    """Entries with their estimates, CIs, rank, rank range and tie group (1 = best group)."""
+    """Entries with estimates, t intervals, rank sets and the seed values they came from."""
 
     entries: list[str]
+    values: np.ndarray  # (entries, seeds) seed values
     mean: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
+    n_seeds: np.ndarray
     rank_low: np.ndarray
     rank_high: np.ndarray
-    tie_group: np.ndarray
-    draws: np.ndarray
+    pvalues: np.ndarray
+    resolution: float  # the median pair's 95% margin; NaN when nothing can be compared
+    rank_set: str
+    higher_is_better: bool
 
     @property
     def rank(self) -> np.ndarray:
         return self.rank_low
 
+    @property
+    def order(self) -> np.ndarray:
+        return estimate_order(self.mean, self.higher_is_better, self.entries)
+
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
+        """One row per entry, best estimate first."""
+        frame = pd.DataFrame(
             {
                 "entry": self.entries,
                 "mean": self.mean,
@@ -104,82 +218,111 @@ class Ranking:
                 "rank": self.rank,
                 "rank_low": self.rank_low,
                 "rank_high": self.rank_high,
-                "tie_group": self.tie_group,
+                "rank_set": self.rank_set,
+                "n_seeds": self.n_seeds,
             }
         )
-
-
-def tie_groups(mean: np.ndarray, better: np.ndarray, higher_is_better: bool, entries: Sequence[str]) -> np.ndarray:
-    """Walk entries from best to worst estimate; an entry joins the current group unless the
-    group's leader is significantly better than it, in which case it leads a new group."""
-    order = sorted(range(len(mean)), key=lambda i: (-mean[i] if higher_is_better else mean[i], entries[i]))
-    groups = np.zeros(len(mean), dtype=np.int64)
-    group, leader = 0, None
-    for i in order:
-        if leader is None or better[leader, i]:
-            group, leader = group + 1, i
-        groups[i] = group
-    return groups
+        return frame.iloc[self.order].reset_index(drop=True)
 
 
 def rank(
-    entries: Sequence[str], mean: np.ndarray, draws: np.ndarray, higher_is_better: bool, level: float = LEVEL
+    entries: Sequence[str],
+    values: np.ndarray,
+    higher_is_better: bool,
+    level: float = LEVEL,
+    rank_set: str = DEFAULT_RANK_SET,
 ) -> Ranking:
-    """Rank = 1 + number of entries significantly better; range = [that, n - number significantly worse]."""
-    better = significantly_better(draws, higher_is_better, level)
-    n = len(entries)
-    rank_low = 1 + better.sum(axis=0)
-    rank_high = n - better.sum(axis=1)
-    low, high = percentile_ci(draws, level)
+    """Rank entries from their (entries, seeds) seed values, NaN where an entry lacks a seed."""
+    values = np.asarray(values, dtype=np.float64)
+    mean, low, high, n = t_interval(values, level)
+    diff, pvalues, margin = paired_tests(values, level)
+    order = estimate_order(mean, higher_is_better, entries)
+    rank_low, rank_high = rank_sets(diff, significant(pvalues, rank_set, level), order, higher_is_better)
+    pairs = margin[np.triu_indices(len(entries), k=1)]
+    resolution = float(np.median(pairs[np.isfinite(pairs)])) if np.isfinite(pairs).any() else float("nan")
     return Ranking(
-        list(entries),
-        mean,
-        low,
-        high,
-        rank_low,
-        rank_high,
-        tie_groups(mean, better, higher_is_better, entries),
-        draws,
+        list(entries), values, mean, low, high, n, rank_low, rank_high, pvalues, resolution, rank_set, higher_is_better
     )
 
 
-def win_rate_draws(draws: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """Per resample, the share of other entries each entry beats (ties count half)."""
-    n = draws.shape[1]
-    if n < 2:
-        return np.full_like(draws, np.nan)
-    signed = draws if higher_is_better else -draws
-    signed = np.where(np.isfinite(signed), signed, -np.inf)
-    return (rankdata(signed, axis=1, method="average") - 1) / (n - 1)
+def resolution_note(n_seeds: int, resolution: float, n_entries: int) -> str:
+    """What a board can and cannot tell apart, in words."""
+    seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
+    if n_entries < 2:
+        return f"{seeds}: only one entry, nothing to compare."
+    if n_seeds < 2 or not np.isfinite(resolution):
+        return f"{seeds}: no interval and no comparison is possible; nothing is resolved. Run at least 3 seeds."
+    note = f"{seeds}: differences smaller than about {resolution:.3g} (the typical pair's 95% margin) are not resolved"
+    if n_seeds < 5:
+        note += f"; with {n_seeds} seeds only large, consistent differences separate entries"
+    return note + "."
 
 
-def mean_win_rate(rankings: dict[str, tuple[Ranking, bool]], level: float = LEVEL) -> pd.DataFrame:
-    """Mean win rate of each entry over the suites it appears in, with a bootstrap CI.
+def win_rates(ranking: Ranking) -> pd.DataFrame:
+    """Each entry's share of the other entries it beats: by estimate (ties half) and from its rank set."""
+    n = len(ranking.entries)
+    signed = ranking.mean if ranking.higher_is_better else -ranking.mean
+    point = (scipy_stats.rankdata(signed) - 1) / (n - 1)
+    return pd.DataFrame(
+        {
+            "entry": ranking.entries,
+            "win_rate": point,
+            "low": (n - ranking.rank_high) / (n - 1),
+            "high": (n - ranking.rank_low) / (n - 1),
+        }
+    )
 
-    ``rankings`` maps suite name to (its ranking on the primary metric, higher_is_better);
-    each suite's resamples are independent, so averaging draw by draw is a valid resample.
+
+@dataclass
+class TaskRanks:
+    """Mean rank of each entry over tasks, Friedman's test, and the exact critical difference."""
+
+    entries: list[str]
+    mean_rank: np.ndarray  # 1 = best
+    n_tasks: int
+    statistic: float
+    pvalue: float
+    critical_difference: float
+    level: float
+
+    def different(self) -> np.ndarray:
+        """different[i, j]: the mean ranks of i and j differ by more than the critical difference."""
+        return np.abs(self.mean_rank[:, None] - self.mean_rank[None, :]) > self.critical_difference
+
+
+def task_ranks(estimates: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """(tasks, entries) estimates → ranks within each task (1 = best, ties share the mean rank)."""
+    signed = estimates if higher_is_better else -estimates
+    return scipy_stats.rankdata(-signed, axis=1)
+
+
+@functools.lru_cache(maxsize=256)
+def critical_difference(n_tasks: int, n_entries: int, level: float = LEVEL, draws: int = CD_DRAWS) -> float:
+    """The ``level`` quantile of the largest gap between mean ranks when every task ranks at random.
+
+    That is the exact null distribution behind Nemenyi's test (which uses its
+    large-sample limit), drawn by Monte Carlo with a fixed seed, so it holds with
+    few tasks.
     """
-    totals: dict[str, list[np.ndarray]] = {}
-    points: dict[str, list[float]] = {}
-    for ranking, higher in rankings.values():
-        if len(ranking.entries) < 2:
-            continue
-        draws = win_rate_draws(ranking.draws, higher)
-        point = win_rate_draws(ranking.mean[None, :], higher)[0]
-        for j, entry in enumerate(ranking.entries):
-            totals.setdefault(entry, []).append(draws[:, j])
-            points.setdefault(entry, []).append(point[j])
-    rows = []
-    for entry in sorted(totals):
-        stacked = np.mean(totals[entry], axis=0)[:, None]
-        low, high = percentile_ci(stacked, level)
-        rows.append(
-            {
-                "entry": entry,
-                "win_rate": float(np.mean(points[entry])),
-                "ci_low": float(low[0]),
-                "ci_high": float(high[0]),
-                "n_suites": len(totals[entry]),
-            }
-        )
-    return pd.DataFrame(rows, columns=["entry", "win_rate", "ci_low", "ci_high", "n_suites"])
+    rng = np.random.default_rng(0)
+    spans = []
+    for start in range(0, draws, 1000):
+        size = min(1000, draws - start)
+        ranks = rng.random((size, n_tasks, n_entries)).argsort(axis=2).argsort(axis=2).mean(axis=1)
+        spans.append(ranks.max(axis=1) - ranks.min(axis=1))
+    return float(np.quantile(np.concatenate(spans), level, method="higher"))
+
+
+def ranks_over_tasks(
+    entries: Sequence[str], estimates: np.ndarray, higher_is_better: bool, level: float = LEVEL
+) -> TaskRanks | None:
+    """Friedman / critical-difference analysis of (tasks, entries) estimates; None below 2 tasks or 2 entries."""
+    n_tasks, n_entries = estimates.shape
+    if n_tasks < 2 or n_entries < 2:
+        return None
+    ranks = task_ranks(estimates, higher_is_better)
+    statistic, pvalue = float("nan"), float("nan")
+    if n_entries >= 3 and not np.all(ranks == ranks[:1]):
+        statistic, pvalue = (float(v) for v in scipy_stats.friedmanchisquare(*ranks.T))
+    cd = critical_difference(n_tasks, n_entries, level)
+    return TaskRanks(list(entries), ranks.mean(axis=0), n_tasks, statistic, pvalue, cd, level)

@@ -32,13 +32,13 @@ def _label(text: str) -> str:
 
 
 def interval_chart(
-    labels: list[str], means: list[float], lows: list[float], highs: list[float], groups: list[int], xlabel: str
+    labels: list[str], means: list[float], lows: list[float], highs: list[float], may_be_best: list[bool], xlabel: str
 ) -> str:
-    """Estimates with 95% CI bars, best at the top; alternate tie groups alternate colour."""
+    """Estimates with interval bars, best at the top; entries whose rank set includes 1 in the accent colour."""
     height = max(1.6, 0.26 * len(labels) + 0.8)
     figure, axes = plt.subplots(figsize=(6.4, height))
     positions = list(range(len(labels)))[::-1]
-    colours = [ACCENT if g % 2 else "#f59e0b" for g in groups]
+    colours = [ACCENT if best else MUTED for best in may_be_best]
     errors = [[m - lo for m, lo in zip(means, lows, strict=True)], [hi - m for m, hi in zip(means, highs, strict=True)]]
     axes.errorbar(means, positions, xerr=errors, fmt="none", ecolor=MUTED, elinewidth=1.2, capsize=2)
     axes.scatter(means, positions, c=colours, s=18, zorder=3)
@@ -47,6 +47,40 @@ def interval_chart(
     axes.grid(axis="x", color=MUTED, alpha=0.25)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
+    return _svg(figure, axes)
+
+
+def critical_difference_chart(labels: list[str], mean_ranks: list[float], cd: float, title: str) -> str:
+    """Mean ranks on one axis (best on the left); a bar joins each maximal run of entries within ``cd``."""
+    order = sorted(range(len(labels)), key=lambda i: (mean_ranks[i], labels[i]))
+    ranks = [mean_ranks[i] for i in order]
+    runs = []
+    for start in range(len(ranks)):
+        stop = max(j for j in range(start, len(ranks)) if ranks[j] - ranks[start] <= cd)
+        if stop > start and not any(a <= start and stop <= b for a, b in runs):
+            runs.append((start, stop))
+    figure, axes = plt.subplots(figsize=(6.4, 1.2 + 0.22 * len(labels) + 0.12 * len(runs)))
+    k = len(labels)
+    for row, i in enumerate(order):
+        y = -(row + 1)
+        axes.plot([ranks[row], ranks[row]], [0, y], color=MUTED, lw=0.8)
+        axes.text(k + 0.6, y, _label(labels[i]), va="center", fontsize=8)
+        axes.plot([ranks[row], k + 0.5], [y, y], color=MUTED, lw=0.5, alpha=0.5)
+        axes.plot([ranks[row]], [0], "o", color=ACCENT, ms=4)
+    for level, (start, stop) in enumerate(runs):
+        y = 0.35 + 0.25 * level
+        axes.plot([ranks[start] - 0.03, ranks[stop] + 0.03], [y, y], color=ACCENT, lw=3, solid_capstyle="round")
+    top = 0.6 + 0.25 * len(runs)
+    axes.plot([1, 1 + cd], [top, top], color=MUTED, lw=1.5)
+    axes.text(1 + cd / 2, top + 0.15, f"critical difference {cd:.2f}", ha="center", fontsize=7)
+    axes.set_xlim(0.8, k + 0.5 + max(2.0, 0.09 * max(len(label) for label in labels)))
+    axes.set_ylim(-(k + 0.8), top + 0.5)
+    axes.set_xticks(range(1, k + 1))
+    axes.set_yticks([])
+    axes.set_title(_label(title), fontsize=8, color=MUTED)
+    for side in ("left", "right", "bottom"):
+        axes.spines[side].set_visible(False)
+    axes.xaxis.set_ticks_position("top")
     return _svg(figure, axes)
 
 

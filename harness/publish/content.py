@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from harness import leaderboard as boards
-from harness import stats
 from harness.store import Store
 
 
@@ -53,7 +52,7 @@ class Row:
     rank: int | None
     rank_low: int | None
     rank_high: int | None
-    tie_group: int | None
+    n_seeds: int | None
     values: dict[tuple[str, str], Value] = field(default_factory=dict)
 
 
@@ -75,7 +74,8 @@ class SuitePage:
     pairs: pd.DataFrame
     cells: pd.DataFrame
     last_run: str
-    overall: stats.Ranking | None
+    ranked: boards.RankedSlice  # the primary metric, as the rows are ranked
+    notes: list[str] = field(default_factory=list)
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
     curve_metric: str = ""
     phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
@@ -107,8 +107,13 @@ class SuitePage:
 
     @property
     def leader(self) -> Row | None:
+        """The best estimate on the primary metric (its rank set says whether it is resolved)."""
         ranked = [r for r in self.rows if r.rank is not None]
         return ranked[0] if ranked else None
+
+    @property
+    def n_ranked(self) -> int:
+        return sum(r.rank is not None for r in self.rows)
 
     def primary(self) -> dict[str, Any]:
         return next(m for m in self.metrics if m["metric"] == self.primary_metric)
@@ -119,11 +124,12 @@ def _int(value: Any) -> int | None:
 
 
 def _rows(board: pd.DataFrame, primary: str) -> list[Row]:
-    """Rows ordered by primary rank; 'overall' ranks where it exists, else the single task's."""
+    """Rows in the ranking's order (best estimate first): 'overall' where it exists, else the single task's."""
     main = board[board["metric"] == primary]
     tasks = [t for t in main["task"].unique() if t != boards.OVERALL]
     ranking_task = boards.OVERALL if len(tasks) > 1 else (tasks[0] if tasks else boards.OVERALL)
-    ranked = main[main["task"] == ranking_task].set_index("entry")
+    ranked = main[(main["task"] == ranking_task) & main["mean"].notna()].set_index("entry")
+    position = {entry: i for i, entry in enumerate(ranked.index)}
     rows: dict[str, Row] = {}
     for record in board.itertuples(index=False):
         row = rows.get(record.entry)
@@ -133,23 +139,21 @@ def _rows(board: pd.DataFrame, primary: str) -> list[Row]:
                 record.entry,
                 record.model or "",
                 record.method or "",
-                *(None if rank is None else _int(rank[c]) for c in ("rank", "rank_low", "rank_high", "tie_group")),
+                *(None if rank is None else _int(rank[c]) for c in ("rank", "rank_low", "rank_high", "n_seeds")),
             )
         row.values[(record.metric, record.task)] = Value.of(record)
-    return sorted(rows.values(), key=lambda r: (r.rank is None, r.rank or 0, r.entry))
+    return sorted(rows.values(), key=lambda r: (position.get(r.entry, len(position)), r.entry))
 
 
-def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePage:
+def suite_page(store: Store, suite: str) -> SuitePage:
     part = boards.load_slice(store, suite)
     meta = store.query("SELECT * FROM suites WHERE suite = ? AND suite_version = ?", [suite, part.version]).iloc[0]
     metrics = part.metrics.to_dict("records")
     rankable = [m["metric"] for m in metrics if m["shape"] in ("scalar", "sample")]
     primary_first = [part.primary_metric] + [m for m in rankable if m != part.primary_metric]
-    ranked = [boards.rank_slice(part, m, n_boot=n_boot) for m in primary_first]
-    board = pd.concat([table for table, _ in ranked], ignore_index=True)
-    pairs = (
-        ranked[0][0] if part.rank_by == "entry" else boards.rank_slice(part, primary_first[0], n_boot, by="entry")[0]
-    )
+    ranked = [boards.rank_slice(part, m) for m in primary_first]
+    board = pd.concat([result.table for result in ranked], ignore_index=True)
+    pairs = ranked[0].table if part.rank_by == "entry" else boards.rank_slice(part, primary_first[0], by="entry").table
     conditions = [boards.OVERALL, *sorted(t for t in board["task"].unique() if t != boards.OVERALL)]
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
@@ -180,8 +184,20 @@ def suite_page(store: Store, suite: str, n_boot: int = stats.N_BOOT) -> SuitePag
         pairs=pairs,
         cells=part.cells,
         last_run=str(part.cells["finished_at"].max())[:16],
-        overall=ranked[0][1],
+        ranked=ranked[0],
+        notes=_notes(ranked[0]),
     )
+
+
+def _notes(result: boards.RankedSlice) -> list[str]:
+    """What the primary board resolves and whom it leaves out of the overall ranking, in words."""
+    notes = [result.note]
+    if result.excluded:
+        notes.append(
+            f"Not ranked overall, because they lack results on some task: {', '.join(result.excluded)}. "
+            "Adding their missing cells adds them to the overall ranking and changes every other entry's rank set."
+        )
+    return notes
 
 
 def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:

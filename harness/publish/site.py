@@ -12,7 +12,7 @@ import pandas as pd
 
 from harness import leaderboard as boards
 from harness import stats
-from harness.publish.charts import curve_chart, interval_chart, matrix_chart
+from harness.publish.charts import critical_difference_chart, curve_chart, interval_chart, matrix_chart
 from harness.publish.content import SuitePage, entry_pages, file_name, suite_page
 from harness.store import Store
 
@@ -49,22 +49,33 @@ def _chart(page: SuitePage) -> str:
         [v.mean for v in values],
         [v.low for v in values],
         [v.high for v in values],
-        [r.tie_group or 0 for r in ranked],
-        f"{page.primary_metric} ({task}, {arrow}), mean with 95% CI",
+        [r.rank_low == 1 for r in ranked],
+        f"{page.primary_metric} ({task}, {arrow}), mean with {stats.INTERVAL}",
     )
 
 
-def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_boot: int = stats.N_BOOT) -> Path:
+def _critical_difference(page: SuitePage) -> str:
+    over = page.ranked.over_tasks
+    if over is None:
+        return ""
+    return critical_difference_chart(
+        over.entries,
+        list(over.mean_rank),
+        over.critical_difference,
+        f"mean rank of {page.primary_metric} over {over.n_tasks} tasks (1 = best); "
+        "entries joined by a bar are not told apart",
+    )
+
+
+def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> Path:
     """Write the whole site into ``out`` (replacing what a previous build left there); return its index."""
     out = Path(out)
     env = _environment()
     with Store(db, read_only=True) as store:
         suite_names = sorted(store.suites()["suite"].unique())
-        pages = [suite_page(store, name, n_boot) for name in suite_names if not store.cells(name).empty]
+        pages = [suite_page(store, name) for name in suite_names if not store.cells(name).empty]
+        across = boards.cross_suite(store)
         runs = store.runs()
-    wins = stats.mean_win_rate(
-        {p.name: (p.overall, p.primary()["higher_is_better"]) for p in pages if p.overall is not None}
-    ).sort_values(["win_rate", "entry"], ascending=[False, True])
     entries = entry_pages(pages, runs)
 
     if out.exists():
@@ -81,7 +92,7 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
         root = "../" * path.count("/")
         (out / path).write_text(env.get_template(template).render(root=root, **common, **context))
 
-    render("index.html", "index.html", wins=wins[wins["n_suites"] >= 2])
+    render("index.html", "index.html", across=across)
     for page in pages:
         curves = {
             condition: curve_chart(
@@ -102,10 +113,11 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT, n_bo
             f"suites/{file_name(page.name)}.html",
             page=page,
             chart=_chart(page),
+            critical_difference=_critical_difference(page),
             curves=curves,
             matrices=matrices,
         )
-        render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page)
+        render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page, procedure=stats.PROCEDURE)
     for entry in entries:
         render("entry.html", f"entries/{entry.file}", entry=entry)
 
