@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/overhead.py  (or `make bench`)
 Goals: <= 2 ms of harness time per trivial cell; <= 3 s for a leaderboard with
-bootstrap CIs and rank ranges over 1,000,000 score rows.
+t intervals, paired tests and rank sets over 1,000,000 score rows.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
         per_cell = cell_overhead(Path(tmp), args.cells)
         print(f"harness overhead per trivial cell: {per_cell * 1e3:.2f} ms (goal <= 2 ms, {args.cells} cells)")
         rows, seconds = leaderboard_time(Path(tmp))
-        print(f"leaderboard with CIs and rank ranges over {rows:,} score rows: {seconds:.2f} s (goal <= 3 s)")
+        print(f"leaderboard with t intervals and rank sets over {rows:,} score rows: {seconds:.2f} s (goal <= 3 s)")
 
 
 if __name__ == "__main__":

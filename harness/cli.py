@@ -341,6 +341,7 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
     wide = wide.reindex(index=order + [e for e in wide.index if e not in order])
     wide = wide.reindex(columns=tasks + ([boards.OVERALL] if len(tasks) > 1 else []))
     ranked = headline.reindex(wide.index)
+    wide.insert(0, "values", [str(int(n)) if pd.notna(n) and n else "—" for n in ranked["n_values"]])
     wide.insert(0, "seeds", [str(int(n)) if pd.notna(n) and n else "—" for n in ranked["n_seeds"]])
     wide.insert(0, "rank set", [_rank_set_text(row) for _, row in ranked.iterrows()])
     wide.insert(0, "rank", [str(int(r)) if pd.notna(r) else "—" for r in ranked["rank"]])

@@ -1,4 +1,4 @@
-"""Turn stored scores into a ranked leaderboard: per task and overall, with CIs and rank ranges.
+"""Turn stored scores into a ranked leaderboard: per task and overall, with t intervals and rank sets.
 
 Only one suite version and one profile are ranked together: numbers from
 different versions or amounts of work are never mixed.
@@ -134,7 +134,8 @@ class RankedSlice:
         """Entries left out of the overall ranking because they lack results on some task."""
         if self.overall is None:
             return []
-        return sorted(set(self.table["entry"]) - set(self.overall.entries))
+        scored = self.table.loc[self.table["mean"].notna(), "entry"]
+        return sorted(set(scored) - set(self.overall.entries))
 
 
 def _seed_table(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:

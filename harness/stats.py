@@ -252,10 +252,7 @@ def resolution_note(n_seeds: int, resolution: float, n_entries: int) -> str:
         return f"{seeds}: only one entry, nothing to compare."
     if n_seeds < 2 or not np.isfinite(resolution):
         return f"{seeds}: no interval and no comparison is possible; nothing is resolved. Run at least 3 seeds."
-    note = f"{seeds}: differences smaller than about {resolution:.3g} (the typical pair's 95% margin) are not resolved"
-    if n_seeds < 5:
-        note += f"; with {n_seeds} seeds only large, consistent differences separate entries"
-    return note + "."
+    return f"{seeds}: differences smaller than about {resolution:.3g} (the typical pair's 95% margin) are not resolved."
 
 
 def win_rates(ranking: Ranking) -> pd.DataFrame:
@@ -322,7 +319,7 @@ def ranks_over_tasks(
         return None
     ranks = task_ranks(estimates, higher_is_better)
     statistic, pvalue = float("nan"), float("nan")
-    if n_entries >= 3 and not np.all(ranks == ranks[:1]):
+    if n_entries >= 3 and not (ranks == ranks[:, :1]).all():  # Friedman is undefined when every task ties all
         statistic, pvalue = (float(v) for v in scipy_stats.friedmanchisquare(*ranks.T))
     cd = critical_difference(n_tasks, n_entries, level)
     return TaskRanks(list(entries), ranks.mean(axis=0), n_tasks, statistic, pvalue, cd, level)

@@ -27,8 +27,7 @@ def quick(tmp_path_factory):
     assert summary.planned == (6 + 6 + 7) * 3 and not summary.failed, [o.error for _, o in summary.failed]
     with Store(db, read_only=True) as store:
         boards = {
-            m: leaderboard(store, "continual", metric=m)
-            for m in ("average-incremental-accuracy", "average-forgetting")
+            m: leaderboard(store, "continual", metric=m) for m in ("average-incremental-accuracy", "average-forgetting")
         }
         boards["scores"] = store.results("continual")
     return boards

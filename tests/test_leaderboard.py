@@ -64,8 +64,8 @@ def test_cli_leaderboard_formats(cli_run, stored):
     rows = json.loads(out)
     assert {r["entry"] for r in rows} == {"good", "fair", "bad", "raises"}
     code, out = cli_run("leaderboard", "--suite", "toy", "--format", "markdown")
-    assert out.splitlines()[0].startswith("| entry | rank | rank set | seeds | small | tiny-data | overall |")
-    assert out.splitlines()[2].startswith("| good | 1 | 1–1 of 3 | 2 |")
+    assert out.splitlines()[0].startswith("| entry | rank | rank set | seeds | values | small | tiny-data | overall |")
+    assert out.splitlines()[2].startswith("| good | 1 | 1–1 of 3 | 2 | 32 |")
     assert "2 seeds: differences smaller than" in out
     code, out = cli_run("leaderboard", "--suite", "toy", "--format", "csv")
     assert out.splitlines()[0].startswith("suite,suite_version,profile,metric,task,entry")

@@ -78,7 +78,7 @@ def site(tmp_path_factory):
         store.write_cells(
             [(_evil_cell("evil-ok", "ok"), rows), (_evil_cell("evil-bad", "error", "<script>alert(2)</script>"), None)]
         )
-    index = build_site(db, root / "site", n_boot=200)
+    index = build_site(db, root / "site")
     return index.parent
 
 
@@ -150,9 +150,7 @@ def test_failed_cells_are_shown_not_hidden(site):
 
 def test_cli_site_build(cli_run, db, tmp_path):
     cli_run("run", "--method", "good,bad", "--quiet")
-    code, out = cli_run(
-        "site", "build", "--db", str(db), "--out", str(tmp_path / "out"), "--boot", "100", with_db=False
-    )
+    code, out = cli_run("site", "build", "--db", str(db), "--out", str(tmp_path / "out"), with_db=False)
     assert code == 0 and "site written:" in out and (tmp_path / "out" / "index.html").exists()
 
 

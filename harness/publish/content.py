@@ -53,6 +53,7 @@ class Row:
     rank_low: int | None
     rank_high: int | None
     n_seeds: int | None
+    n_values: int | None
     values: dict[tuple[str, str], Value] = field(default_factory=dict)
 
 
@@ -139,7 +140,10 @@ def _rows(board: pd.DataFrame, primary: str) -> list[Row]:
                 record.entry,
                 record.model or "",
                 record.method or "",
-                *(None if rank is None else _int(rank[c]) for c in ("rank", "rank_low", "rank_high", "n_seeds")),
+                *(
+                    None if rank is None else _int(rank[c])
+                    for c in ("rank", "rank_low", "rank_high", "n_seeds", "n_values")
+                ),
             )
         row.values[(record.metric, record.task)] = Value.of(record)
     return sorted(rows.values(), key=lambda r: (position.get(r.entry, len(position)), r.entry))
