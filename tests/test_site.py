@@ -212,13 +212,13 @@ def _column(page, index: int) -> list[str]:
 
 def test_clicking_a_header_sorts(open_page):
     page = open_page("suites/toy.html")
-    page.click("table.board th:nth-child(4)")  # entry, text
-    entries = _column(page, 3)
+    page.click("table.board th:nth-child(5)")  # entry, text
+    entries = _column(page, 4)
     assert entries == sorted(entries, key=str.lower)
-    page.click("table.board th:nth-child(4)")
-    assert _column(page, 3) == sorted(entries, key=str.lower, reverse=True)
-    page.click("table.board th:nth-child(5)")  # the primary metric's first column, numeric
-    numbers = [float(v) for v in _column(page, 4) if v]
+    page.click("table.board th:nth-child(5)")
+    assert _column(page, 4) == sorted(entries, key=str.lower, reverse=True)
+    page.click("table.board th:nth-child(6)")  # the primary metric's first column, numeric
+    numbers = [float(v) for v in _column(page, 5) if v]
     assert numbers == sorted(numbers) and len(numbers) >= 3
     assert page.problems == []
 
