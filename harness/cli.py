@@ -333,7 +333,7 @@ def _cell_text(row: pd.Series) -> str:
 def _wide(board: pd.DataFrame) -> pd.DataFrame:
     """One row per entry, best estimate first: rank and rank set, seeds, then each task's mean [CI]."""
     board = board.assign(text=board.apply(_cell_text, axis=1))
-    wide = board.pivot(index="entry", columns="task", values="text")
+    wide = board.pivot(index="entry", columns="task", values="text").fillna("—")
     tasks = [t for t in dict.fromkeys(board["task"]) if t != boards.OVERALL]
     ranking_task = tasks[0] if len(tasks) == 1 else boards.OVERALL
     headline = board[board["task"] == ranking_task].set_index("entry")

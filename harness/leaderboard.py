@@ -200,7 +200,7 @@ def rank_slice(
     result = RankedSlice(board[COLUMNS], per_task, overall, over_tasks, "", higher, part.kinds[side])
     headline = result.headline
     result.note = (
-        stats.resolution_note(int(headline.n_seeds.max()), headline.resolution, len(headline.entries))
+        stats.resolution_note(headline)
         if headline is not None
         else "no entry has results on every task: nothing is ranked overall."
     )

@@ -196,6 +196,7 @@ class Ranking:
     rank_high: np.ndarray
     pvalues: np.ndarray
     resolution: float  # the median pair's 95% margin; NaN when nothing can be compared
+    resolved_pairs: int  # pairs told apart by the rank sets' decisions
     rank_set: str
     higher_is_better: bool
 
@@ -237,22 +238,42 @@ def rank(
     mean, low, high, n = t_interval(values, level)
     diff, pvalues, margin = paired_tests(values, level)
     order = estimate_order(mean, higher_is_better, entries)
-    rank_low, rank_high = rank_sets(diff, significant(pvalues, rank_set, level), order, higher_is_better)
-    pairs = margin[np.triu_indices(len(entries), k=1)]
+    reject = significant(pvalues, rank_set, level)
+    rank_low, rank_high = rank_sets(diff, reject, order, higher_is_better)
+    upper = np.triu_indices(len(entries), k=1)
+    pairs = margin[upper]
     resolution = float(np.median(pairs[np.isfinite(pairs)])) if np.isfinite(pairs).any() else float("nan")
+    resolved = int((reject | reject.T)[upper].sum())
     return Ranking(
-        list(entries), values, mean, low, high, n, rank_low, rank_high, pvalues, resolution, rank_set, higher_is_better
+        list(entries),
+        values,
+        mean,
+        low,
+        high,
+        n,
+        rank_low,
+        rank_high,
+        pvalues,
+        resolution,
+        resolved,
+        rank_set,
+        higher_is_better,
     )
 
 
-def resolution_note(n_seeds: int, resolution: float, n_entries: int) -> str:
-    """What a board can and cannot tell apart, in words."""
+def resolution_note(ranking: Ranking) -> str:
+    """What a ranking can and cannot tell apart, in words."""
+    n_seeds, n_entries = int(ranking.n_seeds.max(initial=0)), len(ranking.entries)
     seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
     if n_entries < 2:
         return f"{seeds}: only one entry, nothing to compare."
-    if n_seeds < 2 or not np.isfinite(resolution):
+    if n_seeds < 2 or not np.isfinite(ranking.resolution):
         return f"{seeds}: no interval and no comparison is possible; nothing is resolved. Run at least 3 seeds."
-    return f"{seeds}: differences smaller than about {resolution:.3g} (the typical pair's 95% margin) are not resolved."
+    pairs = n_entries * (n_entries - 1) // 2
+    return (
+        f"{seeds}: differences smaller than about {ranking.resolution:.3g} (the typical pair's 95% margin) "
+        f"are not resolved; {ranking.resolved_pairs} of {pairs} pairs are."
+    )
 
 
 def win_rates(ranking: Ranking) -> pd.DataFrame:

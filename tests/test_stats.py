@@ -400,7 +400,7 @@ def test_one_seed_gives_no_interval_and_the_whole_rank_range():
     assert np.isnan(ranking.ci_low).all() and np.isnan(ranking.ci_high).all()
     assert ranking.rank_low.tolist() == [1, 1, 1] and ranking.rank_high.tolist() == [3, 3, 3]
     assert np.isnan(ranking.resolution)
-    assert "nothing is resolved" in stats.resolution_note(1, ranking.resolution, 3)
+    assert "nothing is resolved" in stats.resolution_note(ranking)
 
 
 @pytest.mark.parametrize("n_seeds", [2, 3])
@@ -420,8 +420,9 @@ def test_resolution_is_the_pair_margin_and_the_note_states_it():
     d = values[0] - values[1]
     ranking = stats.rank(names(2), values, True)
     assert ranking.resolution == pytest.approx(scipy_stats.t.ppf(0.975, 2) * scipy_stats.sem(d))
-    note = stats.resolution_note(3, ranking.resolution, 2)
+    note = stats.resolution_note(ranking)
     assert note.startswith("3 seeds") and f"{ranking.resolution:.3g}" in note and "not resolved" in note
+    assert note.endswith("0 of 1 pairs are."), "d = 1, 1.5, 3 has t = 2.6 < 4.3: not resolved"
 
 
 def test_win_rates_from_rank_sets():
