@@ -50,7 +50,7 @@ def _chart(page: SuitePage) -> str:
         [v.low for v in values],
         [v.high for v in values],
         [r.rank_low == 1 for r in ranked],
-        f"{page.primary_metric} ({task}, {arrow}), mean with {stats.INTERVAL}",
+        f"{page.primary_metric} ({task}, {arrow}), mean, 95% t interval",
     )
 
 
