@@ -25,7 +25,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "plugin_fixtures"
 def timed_run(registry, cells, executor: str, workers: int, folder: Path) -> float:
     """Wall time of a whole run, worker start-up included."""
     start = time.perf_counter()
-    runner = registry.get("executor", executor).create(registry, ExecutionOptions(workers=workers, threads=1))
+    runner = registry.get("executor", executor).create(registry, ExecutionOptions(workers=workers))
     try:
         with Store(folder / f"{executor}-{workers}-{time.monotonic_ns()}.duckdb") as store:
             summary = run_cells(registry, cells, store, runner, show_progress=False)

@@ -17,6 +17,17 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "RELIABENCH_CACHE"
+_sealed = False  # set in a cell's process once method code may run there: from then on, nothing is written
+
+
+def seal() -> None:
+    """Make the cache read-only in this process: artifacts are still built and loaded, never saved.
+
+    A cell's process seals it before any method code runs, so a method that
+    monkeypatches torch cannot write a corrupted model that later cells would load.
+    """
+    global _sealed
+    _sealed = True
 
 
 def cache_dir() -> Path:
@@ -68,6 +79,8 @@ def cached(
         return load(artifact_path), json.loads(meta_path.read_text())
     artifact, info = build()
     meta = {"key": key, "recipe": dict(recipe), **info}
+    if _sealed:
+        return artifact, meta
     _atomic_write(artifact_path, lambda p: save(artifact, p))
     _atomic_write(meta_path, lambda p: p.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str)))
     return artifact, meta

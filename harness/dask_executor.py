@@ -8,50 +8,46 @@ compute; outcomes come back to the runner, which alone writes the database.
 from __future__ import annotations
 
 import logging
-import resource
+import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from harness.executors import (
-    CellRef,
-    ExecutionOptions,
-    Outcome,
-    execute_cell,
-    limit_threads,
-    memory_note,
-    registry_source,
-    worker_registry,
-)
+from harness.executors import CellRef, ExecutionOptions, Outcome, registry_source
 from harness.grid import Cell
+from harness.isolation import run_isolated, template_context
 
-_REGISTRIES: dict = {}  # in each worker process: the registry rebuilt for each source
-
-
-def run_on_worker(ref: CellRef, source, threads: int, max_memory: int | None) -> Outcome:
-    """The task a Dask worker runs: the same ``execute_cell`` as every other executor."""
-    if source not in _REGISTRIES:
-        _REGISTRIES[source] = worker_registry(source)
-    limit_threads(threads)
-    if max_memory:
-        resource.setrlimit(resource.RLIMIT_DATA, (max_memory, max_memory))
-    return memory_note(execute_cell(ref.resolve(_REGISTRIES[source])), max_memory)
+DAEMON_HINT = (
+    "Dask workers run daemonic processes, which cannot start a process per cell; "
+    "start them with the Dask setting distributed.worker.daemon: False"
+)
 
 
-class _WarmRegistry(WorkerPlugin):
-    """A Dask worker plugin: rebuild the registry when a worker starts (or restarts), not inside a cell's time."""
+def run_on_worker(ref: CellRef, source, timeout_s: float | None, max_memory: int | None) -> Outcome:
+    """The task a Dask worker runs: the cell in a fresh process of its own, exactly as the process executor does.
 
-    def __init__(self, source):
-        super().__init__()
-        self.source = source
+    The worker itself never runs plugin code, so a crash, a hang or the memory
+    limit costs the cell, never the worker or the cells queued on it.
+    """
+    if multiprocessing.current_process().daemon:
+        return Outcome("error", 0.0, error=DAEMON_HINT)
+    return run_isolated(ref, source, timeout_s, max_memory)
+
+
+class _WarmTemplate(WorkerPlugin):
+    """A Dask worker plugin: start the worker's clean template process when the worker starts, not in a cell."""
 
     def setup(self, worker) -> None:
-        _REGISTRIES.setdefault(self.source, worker_registry(self.source))
+        from multiprocessing import forkserver
+
+        if not multiprocessing.current_process().daemon:
+            template_context()
+            forkserver.ensure_running()
 
 
 class DaskExecutor:
-    """At most ``workers`` cells in flight; a cell's timeout runs from when a worker starts processing it."""
+    """At most ``workers`` cells in flight; each cell's timeout is kept by the worker that runs it."""
 
     def __init__(self, registry, options: ExecutionOptions):
         import dask
@@ -59,7 +55,8 @@ class DaskExecutor:
 
         self.source, self.options = registry_source(registry), options
         self.cluster = None
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False}
+        with dask.config.set(settings):
             if options.scheduler:
                 self.client = Client(options.scheduler)
             else:
@@ -72,14 +69,13 @@ class DaskExecutor:
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self.cluster)
-        self.client.register_plugin(_WarmRegistry(self.source), name="reliabench-registry")
+        self.client.register_plugin(_WarmTemplate(), name="reliabench-template")
 
     def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         from distributed import wait
 
         pending = list(reversed(cells))
-        flying: dict = {}  # future -> [cell, started or None]
-        threads = self.options.threads_per_cell()
+        flying: dict = {}  # future -> (cell, submitted)
         try:
             while pending or flying:
                 while pending and len(flying) < max(1, self.options.workers):
@@ -88,66 +84,27 @@ class DaskExecutor:
                         run_on_worker,
                         CellRef.of(cell),
                         self.source,
-                        threads,
+                        self.options.timeout_s,
                         self.options.max_memory,
                         key=f"cell-{cell.key}-{time.monotonic_ns()}",
                         pure=False,
                     )
-                    flying[future] = [cell, None]
-                try:
-                    done, _ = wait(
-                        list(flying), timeout=0.5 if self.options.timeout_s else None, return_when="FIRST_COMPLETED"
-                    )
-                except TimeoutError:  # nothing finished yet: check the clocks
-                    done = set()
+                    flying[future] = (cell, time.monotonic())
+                done, _ = wait(list(flying), return_when="FIRST_COMPLETED")
                 for future in done:
-                    cell, started = flying.pop(future)
-                    yield cell, self._outcome(future, started)
-                yield from self._expired(flying)
+                    cell, submitted = flying.pop(future)
+                    yield cell, self._outcome(future, submitted)
         finally:
             for future in flying:
                 future.cancel()
 
-    def _expired(self, flying: dict) -> Iterator[tuple[Cell, Outcome]]:
-        """Start the clock of cells a worker has begun; give up on those past the timeout."""
-        if not self.options.timeout_s or not flying:
-            return
-        now = time.monotonic()
-        processing = set().union(*self.client.processing().values())
-        for future, state in list(flying.items()):
-            if state[1] is None and future.key in processing:
-                state[1] = now
-            if state[1] is not None and now - state[1] >= self.options.timeout_s:
-                flying.pop(future)
-                self._abandon(future)
-                yield (
-                    state[0],
-                    Outcome(
-                        "timeout",
-                        self.options.timeout_s,
-                        retryable=True,
-                        error=f"no result within the {self.options.timeout_s:g} s timeout; worker restarted",
-                    ),
-                )
-
-    def _outcome(self, future, started: float | None) -> Outcome:
+    def _outcome(self, future, submitted: float) -> Outcome:
         if future.status == "finished":
             return future.result()
         exc = future.exception()
         name = type(exc).__name__
-        reason = (
-            "its Dask worker died (a crash such as a segfault or os._exit, or the memory limit)"
-            if name == "KilledWorker"
-            else f"{name}: {exc}"
-        )
-        return Outcome("error", time.monotonic() - (started or time.monotonic()), error=reason, retryable=True)
-
-    def _abandon(self, future) -> None:
-        """Cancel a hung cell and restart the worker still running it (a thread cannot be stopped)."""
-        running = [worker for worker, keys in self.client.processing().items() if future.key in keys]
-        future.cancel()
-        if running:
-            self.client.restart_workers(running)
+        reason = "its Dask worker died" if name == "KilledWorker" else f"{name}: {exc}"
+        return Outcome("error", time.monotonic() - submitted, error=reason, retryable=True)
 
     def close(self) -> None:
         self.client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -85,29 +86,57 @@ def _progress(console: Console) -> Progress:
 
 
 class _Writer:
-    """Group commit: finished cells are written together once FLUSH_SECONDS have passed.
+    """Group commit with a deadline: a background thread writes what has finished every FLUSH_SECONDS.
 
-    A slow cell is therefore stored the moment it ends, while a stream of trivial
-    cells shares one transaction instead of paying DuckDB's per-commit cost each.
-    A killed run loses only cells in flight and those finished in the last
-    FLUSH_SECONDS; every stored cell has all its scores.
+    A cell that ends more than FLUSH_SECONDS after the last write is written at
+    once; any other is written by the thread within FLUSH_SECONDS, whatever the
+    executor is doing (even while hung cells hold every worker). A stream of
+    trivial cells thus shares one transaction instead of paying DuckDB's
+    per-commit cost each. Every stored cell has all its scores.
     """
 
     def __init__(self, store: Store, stale: set[str]):
         self.store, self.stale = store, stale
         self.pending: list[tuple[CellRecord, ScoreRows | None]] = []
-        self.last_flush = time.monotonic()
+        self.last_write = time.monotonic()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._flush_regularly, name="reliabench-writer", daemon=True)
+        self.thread.start()
 
     def add(self, record: CellRecord, scores: ScoreRows | None) -> None:
-        self.pending.append((record, scores))
-        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+        if self.failure is not None:
+            raise self.failure
+        with self.lock:
+            self.pending.append((record, scores))
+        if time.monotonic() - self.last_write >= FLUSH_SECONDS:
             self.flush()
 
+    def _flush_regularly(self) -> None:
+        while not self.stopping.wait(FLUSH_SECONDS):
+            try:
+                self.flush()
+            except BaseException as exc:  # raised in the runner's thread at the next add or at close
+                self.failure = exc
+                return
+
     def flush(self) -> None:
-        replace = any(record.key in self.stale for record, _ in self.pending)
-        self.store.write_cells(self.pending, replace=replace)
-        self.pending = []
-        self.last_flush = time.monotonic()
+        with self.lock:
+            if not self.pending:
+                return
+            replace = any(record.key in self.stale for record, _ in self.pending)
+            self.store.write_cells(self.pending, replace=replace)  # on failure the cells stay pending
+            self.pending = []
+            self.last_write = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the thread and write what is left (raising whatever stopped the thread)."""
+        self.stopping.set()
+        self.thread.join()
+        self.flush()
+        if self.failure is not None:
+            raise self.failure
 
 
 def run_cells(
@@ -167,7 +196,7 @@ def run_cells(
         status = "interrupted"
         raise
     finally:
-        writer.flush()
+        writer.close()
         store.finish_run(run_id, status, summary.ran, summary.skipped, len(summary.failed))
     return summary
 

@@ -182,6 +182,12 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------
     def begin_run(self, run_id: str, provenance: Mapping[str, Any]) -> None:
+        """Record a new run, first marking ``interrupted`` every run still ``running``.
+
+        Only one process can hold the database for writing, so a run found
+        ``running`` by the next writer was killed before it could say so.
+        """
+        self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
         self.con.execute(
             "INSERT INTO runs (run_id, started_at, status, argv, git_sha, python, torch, harness_version, host, "
             "plugins) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harness import hookimpl
-from harness.executors import ProcessExecutor, SerialExecutor
+from harness.executors import SerialExecutor
+from harness.isolation import ProcessExecutor
 from harness.registry import ExecutorSpec
 
 
@@ -24,7 +25,9 @@ def register_executors(register):
     )
     register(
         ExecutorSpec(
-            "process", ProcessExecutor, "each cell in a worker subprocess with a timeout and a memory limit (default)"
+            "process",
+            ProcessExecutor,
+            "each cell in a fresh process forked from a clean template, with a timeout and a memory limit (default)",
         )
     )
     register(ExecutorSpec("dask", _dask, "a Dask distributed cluster: a LocalCluster, or --scheduler tcp://host:port"))
