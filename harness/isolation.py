@@ -62,6 +62,7 @@ def template_context() -> multiprocessing.context.BaseContext:
 def _cell_main(conn: Connection, ref: CellRef, source, max_memory: int | None) -> None:
     """In the child: run one cell and send its outcome, tagged with the cell's key; never return."""
     os.setpgid(0, 0)
+    _stop_keeping_the_template_alive()
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when to stop
     limit_threads(CELL_THREADS)
@@ -101,10 +102,29 @@ def _sealing_cache(cell: Cell) -> Cell:
     return dataclasses.replace(cell, method=dataclasses.replace(cell.method, load=sealed_load))
 
 
+def _stop_keeping_the_template_alive() -> None:
+    """Close this child's copy of the fork server's liveness pipe.
+
+    The server exits once no process holds that pipe; a child that kept it would
+    keep the server alive after the runner died, and the server would keep the
+    child alive in turn (it dies with its parent, the server).
+    """
+    from multiprocessing import forkserver
+
+    alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if alive is not None:
+        with contextlib.suppress(OSError):
+            os.close(alive)
+        forkserver._forkserver._forkserver_alive_fd = None
+
+
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies (even by SIGKILL): no orphan keeps computing."""
+    parent = os.getppid()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def death_reason(exitcode: int | None) -> str:
