@@ -87,7 +87,7 @@ def test_a_method_that_patches_torch_cannot_poison_later_cells_or_the_model_cach
 
     assert _scores(tmp_path / "hostile.duckdb", ["ig"]).equals(_scores(tmp_path / "clean.duckdb", ["ig"]))
     models = lambda cache: {k: v for k, v in _cache_digest(cache).items() if k.endswith(".bin")}  # noqa: E731
-    assert models(tmp_path / "hostile-cache") == models(tmp_path / "clean-cache"), "the same cached weights (metadata holds timings)"
+    assert models(tmp_path / "hostile-cache") == models(tmp_path / "clean-cache"), "same weights"
     statuses = _statuses(tmp_path / "hostile.duckdb")
     assert {m for (m, _), (status, _) in statuses.items() if status != "ok"} == {"torch-patcher"}
 
@@ -150,3 +150,16 @@ def test_killing_the_runner_while_hung_cells_hold_every_worker_keeps_every_finis
     with Store(db, read_only=True) as store:
         runs = store.runs().sort_values("started_at")
     assert runs["status"].tolist() == ["interrupted", "finished"], "the killed run is marked by the next one"
+
+
+@pytest.mark.parametrize(("executor", "workers"), [("serial", "1"), ("process", "1"), ("process", "2"), ("dask", "1")])
+def test_every_cell_runs_with_one_thread_whatever_the_workers(tmp_path, executor, workers):
+    """Float results depend on the thread count, so it is fixed per cell: the probe (noise + threads) equals good."""
+    db = tmp_path / "threads.duckdb"
+    grid = ["--task", "small", "--seeds", "0", "--method", "probe,good", "--executor", executor, "--workers", workers]
+    run = _run(db, tmp_path / "cache", *grid)
+    assert run.returncode == 0, run.stderr
+    scores = _scores(db, ["probe", "good"])
+    scores = scores[scores["metric"] == "score"]
+    probe, good = (scores.loc[scores["method"] == m, "value"].to_numpy() for m in ("probe", "good"))
+    assert len(good) == 8 and (probe == good).all(), "one torch thread and OMP_NUM_THREADS=1 in the cell"
