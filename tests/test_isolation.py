@@ -163,3 +163,11 @@ def test_every_cell_runs_with_one_thread_whatever_the_workers(tmp_path, executor
     scores = scores[scores["metric"] == "score"]
     probe, good = (scores.loc[scores["method"] == m, "value"].to_numpy() for m in ("probe", "good"))
     assert len(good) == 8 and (probe == good).all(), "one torch thread and OMP_NUM_THREADS=1 in the cell"
+
+
+def test_what_a_cell_starts_dies_with_it(tmp_path):
+    """A subprocess a plugin leaves running is killed with its cell's process group."""
+    cache = tmp_path / "cache"
+    run = _run(tmp_path / "spawn.duckdb", cache, "--task", "small", "--seeds", "0", "--method", "spawner")
+    assert run.returncode == 0, run.stderr
+    assert _processes_with(str(cache)) == [], "the plugin's sleep 600 is gone"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -72,6 +73,14 @@ class Probe:
         return noise + torch.get_num_threads() + leaked
 
 
+class Spawner:
+    """Starts a long-lived subprocess and leaves it running."""
+
+    def scores(self, noise):
+        subprocess.Popen(["sleep", "600"])
+        return noise
+
+
 class ExitsQuietly:
     def scores(self, noise):
         sys.exit(0)
@@ -101,6 +110,7 @@ TOY_METHODS = {
     "probe": Probe,
     "exits-quietly": ExitsQuietly,
     "exits-hard": ExitsHard,
+    "spawner": Spawner,
 }
 
 
