@@ -138,7 +138,8 @@ def memory_note(outcome: Outcome, max_memory: int | None) -> Outcome:
     hit = "MemoryError" in outcome.error or "can't allocate memory" in outcome.error
     if not hit or max_memory is None:
         return outcome
-    note = f" (over the cell memory limit of {max_memory / GIB:.3g} GiB; raise it with --max-memory)"
+    size = f"{max_memory / GIB:.3g} GiB" if max_memory >= GIB else f"{max_memory / (1 << 20):.3g} MiB"
+    note = f" (over the cell memory limit of {size}; raise it with --max-memory)"
     return Outcome(outcome.status, outcome.duration_s, outcome.scores, outcome.error + note, outcome.detail, False)
 
 
