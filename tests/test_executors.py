@@ -120,3 +120,15 @@ def test_same_grid_bit_identical_on_serial_process_and_dask(tmp_path):
     assert len(frames["serial"]) > 100
     assert frames["serial"].equals(frames["process"])
     assert frames["serial"].equals(frames["dask"])
+
+
+def test_a_small_memory_limit_on_dask_fails_the_hog_not_the_run(cli_run, db):
+    """The limit binds each cell's own process, never the Dask worker, so nothing hangs and the guilty cell is named."""
+    code, out = cli_run(
+        "run", "--executor", "dask", "--task", "small", "--seeds", "0", "--method", "good,hogs", "--max-memory", "100M"
+    )
+    assert code == 1, out
+    with Store(db, read_only=True) as store:
+        cells = store.cells("toy").set_index("method")
+    assert cells.loc["good", "status"] == "ok"
+    assert "over the cell memory limit of 100 MiB" in cells.loc["hogs", "error"]
