@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
+import math
 import os
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import click
+import duckdb
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from harness import leaderboard as boards
 from harness import stats
@@ -24,7 +27,9 @@ from harness.grid import parse_seeds, plan_grid
 from harness.plugins import Registry, load_registry
 from harness.registry import kind_name
 from harness.runner import run_cells
+from harness.safe_csv import to_csv
 from harness.store import DB_ENV, Store, default_db
+from harness.terminal import plain, visible
 
 console = Console()
 MAX_FAILURES_SHOWN = 20
@@ -44,20 +49,52 @@ class SuggestingGroup(click.Group):
 
 
 class ByteSize(click.ParamType):
-    """A memory size: bytes, or a number with K, M, G or T (powers of 1024)."""
+    """A memory size: bytes, or a number with K, M, G or T (powers of 1024), from 1 byte to 1024T.
+
+    Zero or a negative size must not quietly mean "no limit", and no machine has more than 1024T.
+    """
 
     name = "size"
     units: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    largest = 1 << 50
 
     def convert(self, value, param, ctx) -> int:
         if isinstance(value, int):
-            return value
-        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
-        unit = text[-1] if text and text[-1] in self.units else ""
+            size = float(value)
+        else:
+            text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+            unit = text[-1] if text and text[-1] in self.units else ""
+            try:
+                size = float(text[: len(text) - len(unit)]) * self.units[unit]
+            except ValueError:
+                size = math.nan
+        if not 1 <= size <= self.largest:  # also false for NaN
+            self.fail(
+                f"{value!r} is not a memory size: write a positive size up to 1024T, "
+                "e.g. 2G, 512M or a number of bytes",
+                param,
+                ctx,
+            )
+        return int(size)
+
+
+class Seconds(click.ParamType):
+    """A finite duration in seconds: NaN or infinity would make a deadline that never comes."""
+
+    name = "seconds"
+
+    def __init__(self, zero_ok: bool = False):
+        self.zero_ok = zero_ok
+
+    def convert(self, value, param, ctx) -> float:
         try:
-            return int(float(text[: len(text) - len(unit)]) * self.units[unit])
-        except ValueError:
-            self.fail(f"{value!r} is not a size; write e.g. 2G, 512M or a number of bytes", param, ctx)
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not self.zero_ok):
+            wanted = "a finite number of seconds, 0 or more" if self.zero_ok else "a positive finite number of seconds"
+            self.fail(f"{value!r} is not {wanted}; write e.g. 600", param, ctx)
+        return seconds
 
 
 def _registry(ctx: click.Context) -> Registry:
@@ -79,6 +116,69 @@ db_option = click.option(
 )
 
 
+def database_errors(command: Callable) -> Callable:
+    """A damaged or unwritable results file fails the command with one line naming it and the fix.
+
+    DuckDB notices a truncated or corrupt file, or a folder it cannot write beside the
+    file in, at whichever query first touches it, so the whole command is guarded.
+    """
+
+    @functools.wraps(command)
+    def guarded(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.ProgrammingError | duckdb.IntegrityError):
+                raise  # a bug in the harness's own SQL, not a bad file
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UsageError(
+                f"results database {kwargs['db'] or default_db()} cannot be used: {reason}. If the file is damaged "
+                "(truncated or half-copied), restore it from a copy or pass another --db; if its folder is "
+                "read-only, pass a --db in a writable folder"
+            ) from None
+
+    return guarded
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C stopped ``run``; the message is the command that resumes it.
+
+    Not a KeyboardInterrupt, which click turns into a bare Abort.
+    """
+
+
+def _suites_for_sides(
+    registry: Registry, suites: list[str] | None, models: list[str] | None, methods: list[str] | None
+) -> list[str] | None:
+    """The suites to plan when --model or --method picks one side of the entries.
+
+    A named suite without that side would run all its entries and ignore the filter,
+    so it is refused; without --suite, only suites that have the side are planned.
+    """
+    wanted = [side for side, names in (("model", models), ("method", methods)) if names]
+
+    def missing(name: str) -> str | None:
+        suite = registry.suites.get(name)  # unknown names are left to plan_grid's "did you mean"
+        return next((side for side in wanted if suite and getattr(suite, f"{side}_kind") is None), None)
+
+    if not wanted:
+        return suites
+    if suites is None:
+        having = sorted(name for name in registry.suites if missing(name) is None)
+        if not having:
+            flags = " and ".join(f"--{side}" for side in wanted)
+            raise UsageError(
+                f"no registered suite has a {' and a '.join(wanted)} side (see `reliabench suites`); drop {flags}"
+            )
+        return having
+    for name in suites:
+        side = missing(name)
+        if side:
+            other = "methods" if side == "model" else "models"
+            raise UsageError(f"suite {name!r} has no {side} side: it ranks {other} only; drop --{side}")
+    return suites
+
+
 @click.group(cls=SuggestingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--plugins-dir",
@@ -98,7 +198,7 @@ def cli(ctx: click.Context, plugins_dirs: tuple[Path, ...]) -> None:
       reliabench run --suite attribution         run a suite's quick profile
       reliabench leaderboard --suite attribution ranked entries with 95% CIs
     """
-    ctx.obj = {"plugins_dirs": plugins_dirs}
+    ctx.ensure_object(dict)["plugins_dirs"] = plugins_dirs
 
 
 @cli.command()
@@ -109,11 +209,11 @@ def plugins(ctx: click.Context) -> None:
     table = Table("plugin", "package", "version", "hooks", "status", title="plugins")
     for info in registry.plugins:
         status = "ok" if not info.problems else ("broken" if not info.loaded else "problems")
-        table.add_row(info.name, info.package, info.version, ", ".join(info.hooks), status)
+        table.add_row(*(plain(v) for v in (info.name, info.package, info.version, ", ".join(info.hooks), status)))
     console.print(table)
     for info in registry.plugins:
         for problem in info.problems:
-            console.print(f"[red]{info.name}[/red]: {problem}", markup=True, highlight=False)
+            console.print(plain((info.name, "red"), ": ", problem), soft_wrap=True)
 
 
 @cli.command()
@@ -123,7 +223,7 @@ def suites(ctx: click.Context) -> None:
     registry = _registry(ctx)
     table = Table("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric")
     for suite in registry.suites.values():
-        table.add_row(
+        row = (
             suite.name,
             suite.version,
             suite.title,
@@ -132,6 +232,7 @@ def suites(ctx: click.Context) -> None:
             ", ".join(t.name for t in suite.tasks),
             suite.primary_metric,
         )
+        table.add_row(*(plain(v) for v in row))
     console.print(table)
 
 
@@ -140,7 +241,8 @@ def _list_specs(ctx: click.Context, category: str) -> None:
     table = Table(category, "kind", "version", "plugin", "description")
     for name, spec in sorted(registry.table(category).items()):
         info = registry.provider(category, name)
-        table.add_row(name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description)
+        row = (name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description)
+        table.add_row(*(plain(v) for v in row))
     console.print(table)
 
 
@@ -172,7 +274,9 @@ def methods(ctx: click.Context) -> None:
     help="How much work: quick for a first look, full for the published leaderboard.",
 )
 @db_option
-@click.option("--wait", type=float, default=0.0, help="Seconds to wait if another run holds the database.")
+@click.option(
+    "--wait", type=Seconds(zero_ok=True), default=0.0, help="Seconds to wait if another run holds the database."
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan (and what is already stored) and stop.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed cell.")
 @click.option(
@@ -190,7 +294,7 @@ def methods(ctx: click.Context) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(),
     default=1800.0,
     show_default=True,
     help="Seconds a cell may take before it is stopped and stored as a timeout.",
@@ -212,6 +316,7 @@ def methods(ctx: click.Context) -> None:
 @click.option("--scheduler", help="Address of an existing Dask scheduler (tcp://host:port) for --executor dask.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
+@database_errors
 def run(
     ctx: click.Context,
     suite,
@@ -241,16 +346,17 @@ def run(
     """
     registry = _registry(ctx)
     for problem in registry.problems:
-        err_console.print(f"[yellow]plugin problem[/yellow] {problem}", highlight=False)
+        err_console.print(plain(("plugin problem", "yellow"), " ", problem), soft_wrap=True)
     if not registry.suites:
         console.print("nothing to run: no suites are registered (see `reliabench plugins`)")
         return
+    models, methods = _names(model), _names(method)
     cells = plan_grid(
         registry,
-        _names(suite),
+        _suites_for_sides(registry, _names(suite), models, methods),
         _names(task),
-        _names(model),
-        _names(method),
+        models,
+        methods,
         parse_seeds(seeds) if seeds else None,
         profile,
     )
@@ -261,32 +367,37 @@ def run(
         return
     options = ExecutionOptions(workers, timeout, max_memory, scheduler=scheduler)
     spec = registry.get("executor", executor)
-    with Store(db, wait_s=wait) as store:
-        try:
-            runner = spec.create(registry, options)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        try:
-            summary = run_cells(
-                registry,
-                cells,
-                store,
-                runner,
-                argv=sys.argv,
-                console=err_console,
-                show_progress=not quiet,
-                fail_fast=fail_fast,
-                retries=retries,
-            )
-        finally:
-            runner.close()
+    try:
+        with Store(db, wait_s=wait) as store:
+            try:
+                runner = spec.create(registry, options)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            try:
+                summary = run_cells(
+                    registry,
+                    cells,
+                    store,
+                    runner,
+                    argv=sys.argv,
+                    console=err_console,
+                    show_progress=not quiet,
+                    fail_fast=fail_fast,
+                    retries=retries,
+                )
+            finally:
+                runner.close()
+    except KeyboardInterrupt:
+        raise RunInterrupted(shlex.join(["reliabench", *ctx.find_root().obj.get("argv", sys.argv[1:])])) from None
     console.print(
-        f"ran {summary.ran}, skipped {summary.skipped} (already stored), failed {len(summary.failed)} "
-        f"of {summary.planned} cells; results in {summary.db}",
+        plain(
+            f"ran {summary.ran}, skipped {summary.skipped} (already stored), failed {len(summary.failed)} "
+            f"of {summary.planned} cells; results in {summary.db}"
+        ),
         soft_wrap=True,
     )
     for cell, outcome in summary.failed[:MAX_FAILURES_SHOWN]:
-        console.print(f"  [red]{outcome.status}[/red] {cell.label}: {outcome.error}", highlight=False, soft_wrap=True)
+        console.print(plain("  ", (outcome.status, "red"), f" {cell.label}: ", outcome.error), soft_wrap=True)
     if len(summary.failed) > MAX_FAILURES_SHOWN:
         console.print(f"  ... and {len(summary.failed) - MAX_FAILURES_SHOWN} more (`reliabench export` has them all)")
     suite_names = sorted({c.suite.name for c in cells})
@@ -303,16 +414,12 @@ def _print_plan(cells, db: Path | None) -> None:
             stored = store.ok_keys(c.key for c in cells)
     table = Table("suite", "task", "model", "method", "seed", "stored", title=f"plan: {len(cells)} cells")
     for cell in cells:
+        mark = "yes" if cell.key in stored else ""
         table.add_row(
-            cell.suite.name,
-            cell.task.name,
-            cell.model_name,
-            cell.method_name,
-            str(cell.seed),
-            "yes" if cell.key in stored else "",
+            *(plain(v) for v in (cell.suite.name, cell.task.name, cell.model_name, cell.method_name, cell.seed, mark))
         )
     console.print(table)
-    console.print(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}")
+    console.print(plain(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}"), soft_wrap=True)
 
 
 def _fmt(value: float) -> str:
@@ -396,6 +503,7 @@ def _board_notes(result: boards.RankedSlice) -> list[str]:
     help="Rank (model, method) entries, or one side averaged over the other (default: the suite's choice).",
 )
 @db_option
+@database_errors
 def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
     """Rank a suite's entries: mean and 95% t interval over seeds per task, rank and rank set.
 
@@ -424,25 +532,25 @@ def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
         f" · mean [{stats.INTERVAL}] · {rank_set} 95% rank sets"
     )
     if fmt == "csv":
-        click.echo(board.to_csv(index=False), nl=False)
+        click.echo(to_csv(board), nl=False)
     elif fmt == "json":
         click.echo(board.to_json(orient="records", indent=2))
     elif fmt == "markdown":
         click.echo(_markdown(_wide(board)))
-        click.echo("\n" + "\n".join(f"- {note}" for note in _board_notes(result)))
+        click.echo("\n" + "\n".join(f"- {visible(note)}" for note in _board_notes(result)))
     else:
         _print_table(_wide(board), title)
         for note in _board_notes(result):
-            console.print(Text(note), soft_wrap=True)
+            console.print(plain(note), soft_wrap=True)
 
 
 def _print_table(frame: pd.DataFrame, title: str) -> None:
     """A rich table whose cells are plain text, never markup."""
-    table = Table(title=Text(title))
+    table = Table(title=plain(title))
     for column in frame.columns:
-        table.add_column(Text(str(column)))
+        table.add_column(plain(column))
     for row in frame.itertuples(index=False):
-        table.add_row(*(Text(str(v)) for v in row))
+        table.add_row(*(plain(v) for v in row))
     console.print(table)
 
 
@@ -457,7 +565,7 @@ def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:
         click.echo(json.dumps(records, indent=2))
         return
     if fmt == "csv":
-        click.echo((found.compared if len(found.compared) else found.leaders).to_csv(index=False), nl=False)
+        click.echo(to_csv(found.compared if len(found.compared) else found.leaders), nl=False)
         return
     compared = found.compared.assign(
         win_rate=[_estimate_text(r.win_rate, r.ci_low, r.ci_high) for r in found.compared.itertuples()]
@@ -478,9 +586,12 @@ def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
+    def cell(value: object) -> str:
+        return visible(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
 
 
@@ -493,6 +604,7 @@ def _markdown(frame: pd.DataFrame) -> str:
     help="Output file (default: results/reliabench-scores.<format>).",
 )
 @db_option
+@database_errors
 def export(fmt, suite, out, db) -> None:
     """Write every stored score with its cell's axes and versions to one file."""
     with Store(db, read_only=True) as store:
@@ -512,10 +624,10 @@ def export(fmt, suite, out, db) -> None:
     if fmt == "parquet":
         frame.to_parquet(out, index=False)
     elif fmt == "csv":
-        frame.to_csv(out, index=False)
+        to_csv(frame, out)
     else:
         out.write_text(json.dumps(json.loads(frame.to_json(orient="records")), indent=1))
-    console.print(f"wrote {len(frame)} rows to {out}")
+    console.print(plain(f"wrote {len(frame)} rows to {out}"), soft_wrap=True)
 
 
 @cli.group(cls=SuggestingGroup)
@@ -530,8 +642,9 @@ def site() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("site"),
     show_default=True,
-    help="Folder to write the site into (replaced).",
+    help="Folder to write the site into: a new or empty one, or a previous site (replaced); others are refused.",
 )
+@database_errors
 def site_build(db, out) -> None:
     """Render every suite's leaderboard, entry and methodology pages and downloads as static files.
 
@@ -541,13 +654,14 @@ def site_build(db, out) -> None:
     from harness.publish import build_site
 
     index = build_site(db, out)
-    console.print(f"site written: {index.resolve()}", soft_wrap=True)
+    console.print(plain(f"site written: {index.resolve()}"), soft_wrap=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: user errors print one clear line and exit 2, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=argv, standalone_mode=False, prog_name="reliabench")
+        code = cli.main(args=args, obj={"argv": args}, standalone_mode=False, prog_name="reliabench")
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -555,8 +669,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         err_console.print("aborted")
         sys.exit(130)
     except UsageError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(plain(("error:", "red"), " ", str(exc), multiline=True))
         sys.exit(2)
+    except RunInterrupted as exc:
+        err_console.print(
+            plain(
+                "interrupted: finished cells are stored. To resume, run the same command again "
+                f"(stored cells are skipped):\n  {exc}",
+                multiline=True,
+            ),
+            soft_wrap=True,
+        )
+        sys.exit(130)
     except KeyboardInterrupt:
         err_console.print("interrupted; finished cells are stored and the next run resumes from them")
         sys.exit(130)

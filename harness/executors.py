@@ -58,7 +58,6 @@ def execute_cell(cell: Cell) -> Outcome:
     return Outcome("ok", time.perf_counter() - start, scores=rows)
 
 
-
 @dataclass(frozen=True)
 class ExecutionOptions:
     """How cells run: ``workers`` in parallel, each cell within ``timeout_s`` and ``max_memory`` bytes.

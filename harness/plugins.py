@@ -184,7 +184,9 @@ def load_registry(
         try:
             plugin = load()
             manager.register(plugin, name=f"{info.package}:{info.name}")
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() in a plugin is that plugin's failure, not the harness's exit
             info.loaded = False
             message = _import_error(exc) if not isinstance(exc, pluggy.PluginValidationError) else str(exc)
             info.problems.append(message)
@@ -225,5 +227,7 @@ def _call_hook(
 
     try:
         getattr(plugin, hook_name)(register=checked_register)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit() in a hook is the plugin's problem too
         info.problems.append(f"{hook_name} raised {type(exc).__name__}: {exc}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:
     from harness.grid import Cell
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # use with fullmatch: "$" would let a trailing newline in
 
 Shape = Literal["scalar", "sample", "curve", "matrix"]
 RankBy = Literal["entry", "model", "method"]
@@ -28,11 +28,13 @@ class InvalidSpec(ValueError):
 
 def check_slug(what: str, name: object) -> None:
     """Names become file names, URL parts and database keys, so they must be slugs."""
-    if not isinstance(name, str) or not SLUG.match(name):
-        raise InvalidSpec(
-            f"{what} name {name!r} is not a slug: use 1-64 lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
+    if isinstance(name, str) and SLUG.fullmatch(name):
+        return
+    padded = isinstance(name, str) and name != name.strip()
+    raise InvalidSpec(
+        f"{what} name {name!r} is not a slug{' (remove the whitespace around it)' if padded else ''}: "
+        "use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+    )
 
 
 def _check_version(what: str, version: object) -> None:

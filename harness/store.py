@@ -138,7 +138,13 @@ class Store:
         if read_only and not self.path.exists():
             raise UsageError(f"no results database at {self.path}; run `reliabench run` first or pass --db")
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot create the folder of results database {self.path}: {exc.strerror or exc}; "
+                    "pass a --db in a folder you can write to"
+                ) from None
         self.con = _connect(self.path, read_only, wait_s)
         self._prepare_schema(read_only)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from importlib import resources
 from pathlib import Path
 
@@ -12,11 +13,14 @@ import pandas as pd
 
 from harness import leaderboard as boards
 from harness import stats
+from harness.errors import UsageError
 from harness.publish.charts import critical_difference_chart, curve_chart, interval_chart, matrix_chart
-from harness.publish.content import SuitePage, entry_pages, file_name, suite_page
-from harness.store import Store
+from harness.publish.content import EntryPage, SuitePage, entry_pages, file_name, suite_page
+from harness.safe_csv import to_csv
+from harness.store import Store, default_db
 
 DEFAULT_OUT = Path("site")
+MARKER = ".reliabench-site"  # written into every site: only a folder holding it is ever replaced
 
 
 def _environment() -> jinja2.Environment:
@@ -67,9 +71,54 @@ def _critical_difference(page: SuitePage) -> str:
     )
 
 
+SITE_LAYOUT = {"index.html", "downloads.html", "suites", "methodology", "entries", "data", "static", MARKER}
+
+
+def _is_site(folder: Path) -> bool:
+    """A folder a build wrote: it has the marker, or (sites built before the marker) only a site's own files."""
+    names = {p.name for p in folder.iterdir()}
+    return MARKER in names or ("index.html" in names and names <= SITE_LAYOUT)
+
+
+def _check_out(out: Path, db: Path) -> None:
+    """Refuse an ``out`` that replacing would destroy: it must be new, empty, or a previous site."""
+    fix = "choose a new or empty folder, e.g. --out site"
+    if db.resolve().is_relative_to(out):
+        raise UsageError(f"--out {out} holds the results database {db}; it would be deleted: {fix}")
+    if Path.cwd().is_relative_to(out):
+        raise UsageError(f"--out {out} holds the current folder, which replacing it would delete: {fix}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder: {fix}")
+    if out.is_dir() and any(out.iterdir()) and not _is_site(out):
+        raise UsageError(
+            f"--out {out} is not empty and is not a reliabench site (it has no {MARKER} file), so it is not "
+            f"replaced: {fix}, or empty it yourself"
+        )
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Put the finished site at ``out``: a previous one is renamed away, the new one renamed in, the old removed."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old)
+
+
 def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> Path:
-    """Write the whole site into ``out`` (replacing what a previous build left there); return its index."""
-    out = Path(out)
+    """Write the whole site and swap it in at ``out``; return its index.
+
+    The site is built in a fresh sibling folder, so a build that fails leaves the
+    previous site as it was. ``out`` must be new, empty, or a previous site.
+    """
+    out = Path(out).resolve()
+    _check_out(out, Path(db) if db is not None else default_db())
     env = _environment()
     with Store(db, read_only=True) as store:
         suite_names = sorted(store.suites()["suite"].unique())
@@ -78,8 +127,23 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> P
         runs = store.runs()
     entries = entry_pages(pages, runs)
 
-    if out.exists():
-        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.building-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    try:
+        _write_site(staging, env, pages, entries, across)
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out / "index.html"
+
+
+def _write_site(
+    out: Path, env: jinja2.Environment, pages: list[SuitePage], entries: list[EntryPage], across: boards.CrossSuite
+) -> None:
+    """Every page, asset and download, written into ``out`` (a fresh folder), marked as a site."""
+    (out / MARKER).write_text("A reliabench site: `reliabench site build` replaces this folder.\n")
     for folder in ("suites", "methodology", "entries", "data", "static"):
         (out / folder).mkdir(parents=True)
     static = resources.files("harness.publish") / "static"
@@ -122,8 +186,7 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> P
         render("entry.html", f"entries/{entry.file}", entry=entry)
 
     shown = pd.concat([p.board for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=boards.COLUMNS)
-    shown.to_csv(out / "data" / "leaderboard.csv", index=False)
+    to_csv(shown, out / "data" / "leaderboard.csv")
     (out / "data" / "leaderboard.json").write_text(json.dumps(json.loads(shown.to_json(orient="records")), indent=1))
     shown.to_parquet(out / "data" / "leaderboard.parquet", index=False)
     render("downloads.html", "downloads.html", rows=len(shown))
-    return out / "index.html"
