@@ -48,7 +48,20 @@ from harness.executors import (
 from harness.grid import Cell
 from harness.plugins import DEFAULT_PLUGINS
 
-PRELOAD = ("torch", "numpy", "scipy.stats", "harness.plugins", "harness.executors", *DEFAULT_PLUGINS)
+PRELOAD = (  # what every cell would import anyway: imported once, shared by every fork
+    "__main__",  # the runner's main module (the reliabench script), which a child would otherwise re-import
+    "torch",
+    "numpy",
+    "scipy.stats",
+    "pyarrow",
+    "datasets",
+    "sklearn.datasets",
+    "sklearn.model_selection",
+    "harness.plugins",
+    "harness.executors",
+    *DEFAULT_PLUGINS,
+    "harness.template",
+)
 
 
 def template_context() -> multiprocessing.context.BaseContext:
