@@ -39,17 +39,20 @@ def db(tmp_path) -> Path:
     return tmp_path / "results.duckdb"
 
 
-@pytest.fixture
-def cli_run(db, capsys):
-    """Run the CLI in-process with the toy plugins, as a user would; return (exit code, output)."""
+def cli_runner(db: Path, capsys, plugins_dirs=(FIXTURES,), run_options=("--executor", "serial")):
+    """Run the CLI in-process with ``plugins_dirs``, as a user would; the runner returns (exit code, output).
+
+    ``run`` gets ``run_options`` unless the call names an executor itself: in-process by
+    default, fast; the process executor has its own tests.
+    """
     from harness.cli import main
 
     def invoke(*args: str, with_db: bool = True) -> tuple[int, str]:
-        argv = ["--plugins-dir", str(FIXTURES), *args]
+        argv = [part for folder in plugins_dirs for part in ("--plugins-dir", str(folder))] + list(args)
         if with_db and args and args[0] in ("run", "leaderboard", "export"):
             argv += ["--db", str(db)]
         if args and args[0] == "run" and "--executor" not in args:
-            argv += ["--executor", "serial"]  # fast in-process; the process executor has its own tests
+            argv += list(run_options)
         try:
             main(argv)
         except SystemExit as exc:
@@ -58,6 +61,12 @@ def cli_run(db, capsys):
         return code, captured.out + captured.err
 
     return invoke
+
+
+@pytest.fixture
+def cli_run(db, capsys):
+    """Run the CLI in-process with the toy plugins; return (exit code, output)."""
+    return cli_runner(db, capsys)
 
 
 def reliabench_exe() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, cli_runner
 
 from harness.cli import _suites_for_sides, main
 from harness.errors import UsageError
@@ -118,21 +118,7 @@ def evil_dir(tmp_path) -> Path:
 @pytest.fixture
 def evil(evil_dir, db, capsys):
     """Run the CLI with the toy and the hostile plugins; return (exit code, stdout + stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str]:
-        argv = ["--plugins-dir", str(FIXTURES), "--plugins-dir", str(evil_dir), *args]
-        if args[0] in ("run", "leaderboard", "export"):
-            argv += ["--db", str(db)]
-        if args[0] == "run":
-            argv += ["--executor", "serial", "--quiet"]
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return invoke
+    return cli_runner(db, capsys, (FIXTURES, evil_dir), ("--executor", "serial", "--quiet"))
 
 
 def _flat(out: str) -> str:
