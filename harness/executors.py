@@ -16,11 +16,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.grid import Cell
+from harness.grid import CELL_THREADS, Cell
 from harness.scores import ScoreError, ScoreRows, validate
 
 GIB = 1 << 30
-CELL_THREADS = 1  # every cell, every executor: float results depend on the thread count, so it is fixed
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,11 @@ is never run again and changing any of those things re-runs exactly its cells.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
+import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +19,24 @@ from harness.errors import UsageError, unknown_name
 from harness.plugins import Registry
 from harness.registry import MethodSpec, ModelSpec, Suite, Task
 
-KEY_FORMAT = 1
+KEY_FORMAT = 2
+CELL_THREADS = 1  # every cell, every executor: float results depend on the thread count, so it is fixed
+
+
+@functools.cache
+def numerics() -> dict[str, Any]:
+    """What decides a cell's floats besides its inputs: library versions, the (fixed) thread count, the device.
+
+    It is part of every key, so upgrading torch or numpy re-runs cells instead of
+    mixing their numbers with the old ones.
+    """
+    return {
+        "python": ".".join(platform.python_version_tuple()[:2]),
+        "torch": importlib.metadata.version("torch"),
+        "numpy": importlib.metadata.version("numpy"),
+        "threads": CELL_THREADS,
+        "device": "cpu",
+    }
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,7 @@ def cell_key(
         "method": [method.name, method.version] if method else None,
         "config": config,
         "seed": seed,
+        "numerics": numerics(),
     }
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:32]
 

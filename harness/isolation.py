@@ -35,7 +35,6 @@ from typing import Any
 
 from harness import cache
 from harness.executors import (
-    CELL_THREADS,
     CellRef,
     ExecutionOptions,
     Outcome,
@@ -45,7 +44,7 @@ from harness.executors import (
     registry_source,
     worker_registry,
 )
-from harness.grid import Cell
+from harness.grid import CELL_THREADS, Cell
 from harness.plugins import DEFAULT_PLUGINS
 
 PRELOAD = (  # what every cell would import anyway: imported once, shared by every fork

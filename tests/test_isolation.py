@@ -171,3 +171,15 @@ def test_what_a_cell_starts_dies_with_it(tmp_path):
     run = _run(tmp_path / "spawn.duckdb", cache, "--task", "small", "--seeds", "0", "--method", "spawner")
     assert run.returncode == 0, run.stderr
     assert _processes_with(str(cache)) == [], "the plugin's sleep 600 is gone"
+
+
+def test_what_decides_the_floats_is_part_of_every_key(registry, monkeypatch):
+    """Library versions and the thread count decide float results, so a cell stored under others runs again."""
+    from harness import grid
+
+    before = {cell.label: cell.key for cell in grid.plan_grid(registry, methods=["good"])}
+    assert grid.numerics()["threads"] == 1 and grid.numerics()["torch"]
+    upgraded = {**grid.numerics(), "torch": "9.9.9"}
+    monkeypatch.setattr(grid, "numerics", lambda: upgraded)
+    after = {cell.label: cell.key for cell in grid.plan_grid(registry, methods=["good"])}
+    assert before.keys() == after.keys() and not set(before.values()) & set(after.values())
