@@ -285,20 +285,16 @@ def cross_suite(store: Store, level: float = stats.LEVEL) -> CrossSuite:
     if shared:
         involved = sorted({s for suites in shared.values() for s in suites})
         strict = 1 - (1 - level) / len(involved)
-        wins = {}
-        for part in slices:
-            if part.suite in involved:
-                headline = rank_slice(part, level=strict).headline
-                wins[part.suite] = stats.win_rates(headline).set_index("entry")
+        strict_rankings = {p.suite: rank_slice(p, level=strict).headline for p in slices if p.suite in involved}
         for (kind, entry), suites in sorted(shared.items()):
-            per_suite = pd.DataFrame([wins[s].loc[entry] for s in suites])
+            win_rate, low, high = stats.mean_win_rate([strict_rankings[s] for s in suites], entry)
             rows.append(
                 {
                     "kind": kind,
                     "entry": entry,
-                    "win_rate": per_suite["win_rate"].mean(),
-                    "ci_low": per_suite["low"].mean(),
-                    "ci_high": per_suite["high"].mean(),
+                    "win_rate": win_rate,
+                    "ci_low": low,
+                    "ci_high": high,
                     "n_suites": len(suites),
                     "suites": ", ".join(suites),
                 }

@@ -291,6 +291,16 @@ def win_rates(ranking: Ranking) -> pd.DataFrame:
     )
 
 
+def mean_win_rate(rankings: Sequence[Ranking], entry: str) -> tuple[float, float, float]:
+    """``entry``'s win rate averaged over suites' rankings, with bounds from their rank sets.
+
+    When each ranking was made at level 1 - alpha/m for m rankings, all rank sets
+    hold together with probability 1 - alpha (Bonferroni), and so does the mean's interval.
+    """
+    rows = [win_rates(ranking).set_index("entry").loc[entry] for ranking in rankings]
+    return tuple(float(np.mean([row[column] for row in rows])) for column in ("win_rate", "low", "high"))
+
+
 @dataclass
 class TaskRanks:
     """Mean rank of each entry over tasks, Friedman's test, and the exact critical difference."""

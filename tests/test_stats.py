@@ -479,3 +479,26 @@ def test_critical_difference_controls_family_wise_error(n_tasks):
     rate = any_different.mean()
     se = binomial_se(ALPHA, N_TASK_NULL)
     assert rate <= ALPHA + MC_SES * se, f"N={n_tasks}: family-wise rate {rate:.4f} > 0.05 + {MC_SES} MC SE ({se:.4f})"
+
+
+N_CROSS = 1000  # cross-suite win-rate intervals
+
+
+def test_cross_suite_win_rate_intervals_cover_together():
+    """Two suites, 4 entries with distinct true means, 3 seeds: ranked at level 1 - 0.05/2 each, the interval of
+    every entry's mean win rate contains its true mean win rate in >= 95% of data sets (Bonferroni)."""
+    rng = np.random.default_rng(501)
+    truths = [np.array([0.0, 0.6, 1.2, 1.8]), np.array([1.8, 0.0, 1.2, 0.6])]  # each suite orders them differently
+    entries = names(4)
+    true_win = np.mean([(scipy_stats.rankdata(t) - 1) / 3 for t in truths], axis=0)
+    strict = 1 - ALPHA / len(truths)
+    covered = 0
+    for _ in range(N_CROSS):
+        rankings = [
+            stats.rank(entries, t[:, None] + rng.normal(size=3) + rng.normal(scale=0.5, size=(4, 3)), True, strict)
+            for t in truths
+        ]
+        bounds = np.array([stats.mean_win_rate(rankings, e)[1:] for e in entries])
+        covered += bool(((bounds[:, 0] <= true_win + 1e-12) & (true_win <= bounds[:, 1] + 1e-12)).all())
+    rate, se = covered / N_CROSS, np.sqrt(0.95 * 0.05 / N_CROSS)
+    assert rate >= 0.95 - MC_SES * se, f"all entries covered together in {rate:.3f} (MC SE {se:.4f})"
