@@ -4,7 +4,8 @@ Names, descriptions, versions and error messages are other people's strings: on
 a terminal they must read as what they are. They are never parsed as rich markup
 (``[/bold]`` would crash the command, ``[red]`` would vanish), and control
 characters (ANSI escapes, carriage returns, C1 codes) are shown as their escapes
-(``\\x1b``) instead of moving the cursor, recolouring or clearing the screen.
+(``\\x1b``, ``\\u202e``) instead of moving the cursor, recolouring or clearing
+the screen, or hiding and reordering text (zero-width and bidirectional controls).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import re
 
 from rich.text import Text
 
-_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-_CONTROLS_AND_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"  # zero-width and bidi controls
+_CONTROLS = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")
+_CONTROLS_AND_NEWLINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
-    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
 def visible(value: object, multiline: bool = False) -> str:

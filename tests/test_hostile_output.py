@@ -138,6 +138,7 @@ def _literal(out: str) -> None:
 def test_visible_escapes_every_control_character():
     assert visible("a\x1b[31mb\rc\td\x07e\x9bf\x7f") == "a\\x1b[31mb\\rc\\td\\x07e\\x9bf\\x7f"
     assert visible("one\ntwo") == "one\\ntwo" and visible("one\ntwo", multiline=True) == "one\ntwo"
+    assert visible("good\u202etxt.exe\u200b") == "good\\u202etxt.exe\\u200b", "bidi and zero-width shown, not obeyed"
     assert plain(("[red]x[/red]", "red"), " [/bold]").plain == "[red]x[/red] [/bold]"
 
 
