@@ -9,7 +9,7 @@ import math
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -206,14 +206,18 @@ def cli(ctx: click.Context, plugins_dirs: tuple[Path, ...]) -> None:
 def plugins(ctx: click.Context) -> None:
     """List every plugin: its package, version and hooks, and why it is broken if it is."""
     registry = _registry(ctx)
-    table = Table("plugin", "package", "version", "hooks", "status", title="plugins")
-    for info in registry.plugins:
-        status = "ok" if not info.problems else ("broken" if not info.loaded else "problems")
-        table.add_row(*(plain(v) for v in (info.name, info.package, info.version, ", ".join(info.hooks), status)))
-    console.print(table)
+    rows = [
+        (info.name, info.package, info.version, ", ".join(info.hooks), _plugin_status(info))
+        for info in registry.plugins
+    ]
+    _print_table(("plugin", "package", "version", "hooks", "status"), rows, "plugins")
     for info in registry.plugins:
         for problem in info.problems:
             console.print(plain((info.name, "red"), ": ", problem), soft_wrap=True)
+
+
+def _plugin_status(info) -> str:
+    return "ok" if not info.problems else ("broken" if not info.loaded else "problems")
 
 
 @cli.command()
@@ -221,9 +225,8 @@ def plugins(ctx: click.Context) -> None:
 def suites(ctx: click.Context) -> None:
     """List the registered suites with their version, kinds, tasks and primary metric."""
     registry = _registry(ctx)
-    table = Table("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric")
-    for suite in registry.suites.values():
-        row = (
+    rows = [
+        (
             suite.name,
             suite.version,
             suite.title,
@@ -232,18 +235,18 @@ def suites(ctx: click.Context) -> None:
             ", ".join(t.name for t in suite.tasks),
             suite.primary_metric,
         )
-        table.add_row(*(plain(v) for v in row))
-    console.print(table)
+        for suite in registry.suites.values()
+    ]
+    _print_table(("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric"), rows)
 
 
 def _list_specs(ctx: click.Context, category: str) -> None:
     registry = _registry(ctx)
-    table = Table(category, "kind", "version", "plugin", "description")
+    rows = []
     for name, spec in sorted(registry.table(category).items()):
         info = registry.provider(category, name)
-        row = (name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description)
-        table.add_row(*(plain(v) for v in row))
-    console.print(table)
+        rows.append((name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description))
+    _print_table((category, "kind", "version", "plugin", "description"), rows)
 
 
 @cli.command()
@@ -412,13 +415,11 @@ def _print_plan(cells, db: Path | None) -> None:
     if path.exists():
         with Store(path, read_only=True) as store:
             stored = store.ok_keys(c.key for c in cells)
-    table = Table("suite", "task", "model", "method", "seed", "stored", title=f"plan: {len(cells)} cells")
+    rows = []
     for cell in cells:
         mark = "yes" if cell.key in stored else ""
-        table.add_row(
-            *(plain(v) for v in (cell.suite.name, cell.task.name, cell.model_name, cell.method_name, cell.seed, mark))
-        )
-    console.print(table)
+        rows.append((cell.suite.name, cell.task.name, cell.model_name, cell.method_name, cell.seed, mark))
+    _print_table(("suite", "task", "model", "method", "seed", "stored"), rows, f"plan: {len(cells)} cells")
     console.print(plain(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}"), soft_wrap=True)
 
 
@@ -442,8 +443,7 @@ def _wide(board: pd.DataFrame) -> pd.DataFrame:
     board = board.assign(text=board.apply(_cell_text, axis=1))
     wide = board.pivot(index="entry", columns="task", values="text").fillna("—")
     tasks = [t for t in dict.fromkeys(board["task"]) if t != boards.OVERALL]
-    ranking_task = tasks[0] if len(tasks) == 1 else boards.OVERALL
-    headline = board[board["task"] == ranking_task].set_index("entry")
+    headline = boards.headline_rows(board).set_index("entry")
     order = list(headline.index[headline["mean"].notna()])
     wide = wide.reindex(index=order + [e for e in wide.index if e not in order])
     wide = wide.reindex(columns=tasks + ([boards.OVERALL] if len(tasks) > 1 else []))
@@ -463,9 +463,7 @@ def _rank_set_text(row: pd.Series) -> str:
 
 def _board_notes(result: boards.RankedSlice) -> list[str]:
     """What a board resolves, what it leaves out, and how entries rank over tasks, in words."""
-    notes = [result.note]
-    if result.excluded:
-        notes.append(f"not ranked overall (missing a task): {', '.join(result.excluded)}")
+    notes = list(result.notes)
     over = result.over_tasks
     if over is not None:
         ranked = sorted(zip(over.mean_rank, over.entries, strict=True))
@@ -539,19 +537,23 @@ def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
         click.echo(_markdown(_wide(board)))
         click.echo("\n" + "\n".join(f"- {visible(note)}" for note in _board_notes(result)))
     else:
-        _print_table(_wide(board), title)
+        _print_frame(_wide(board), title)
         for note in _board_notes(result):
             console.print(plain(note), soft_wrap=True)
 
 
-def _print_table(frame: pd.DataFrame, title: str) -> None:
-    """A rich table whose cells are plain text, never markup."""
-    table = Table(title=plain(title))
-    for column in frame.columns:
+def _print_table(columns: Iterable[object], rows: Iterable[Iterable[object]], title: str | None = None) -> None:
+    """A rich table whose headers and cells are plain text, never markup."""
+    table = Table(title=plain(title) if title else None)
+    for column in columns:
         table.add_column(plain(column))
-    for row in frame.itertuples(index=False):
+    for row in rows:
         table.add_row(*(plain(v) for v in row))
     console.print(table)
+
+
+def _print_frame(frame: pd.DataFrame, title: str) -> None:
+    _print_table(frame.columns, frame.itertuples(index=False), title)
 
 
 def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:
@@ -579,10 +581,10 @@ def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:
         click.echo("\n" + _markdown(leaders))
         return
     if len(compared):
-        _print_table(compared, "mean win rate across suites, primary metrics · [95% interval from rank sets]")
+        _print_frame(compared, "mean win rate across suites, primary metrics · [95% interval from rank sets]")
     else:
         console.print(nothing)
-    _print_table(leaders, f"each suite's best estimate · mean [{stats.INTERVAL}] · marginal 95% rank set")
+    _print_frame(leaders, f"each suite's best estimate · mean [{stats.INTERVAL}] · marginal 95% rank set")
 
 
 def _markdown(frame: pd.DataFrame) -> str:

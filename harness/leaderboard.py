@@ -7,6 +7,7 @@ different versions or amounts of work are never mixed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,15 +111,22 @@ def load_slice(store: Store, suite: str, profile: str | None = None, version: st
     return SuiteSlice(suite, version, profile, str(primary), str(rank_by), kinds, metrics, cells, scores)
 
 
+def headline_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows a board is ranked by: 'overall' where there are several tasks, else the only task's."""
+    tasks = [t for t in table["task"].unique() if t != OVERALL]
+    return table[table["task"] == (tasks[0] if len(tasks) == 1 else OVERALL)]
+
+
 @dataclass
 class RankedSlice:
     """One metric of a suite ranked: the board rows, the overall ranking, ranks over tasks, and what it resolves."""
 
+    suite: str
+    metric: str
     table: pd.DataFrame
     per_task: dict[str, stats.Ranking]
     overall: stats.Ranking | None
     over_tasks: stats.TaskRanks | None
-    note: str
     higher_is_better: bool
     kind: str
 
@@ -136,6 +144,24 @@ class RankedSlice:
             return []
         scored = self.table.loc[self.table["mean"].notna(), "entry"]
         return sorted(set(scored) - set(self.overall.entries))
+
+    @property
+    def note(self) -> str:
+        """What the headline ranking can and cannot tell apart, in words."""
+        if self.headline is None:
+            return "no entry has results on every task: nothing is ranked overall."
+        return stats.resolution_note(self.headline)
+
+    @property
+    def notes(self) -> list[str]:
+        """The note, and who is left out of the overall ranking and what adding them would change."""
+        if not self.excluded:
+            return [self.note]
+        return [
+            self.note,
+            f"not ranked overall (missing a task): {', '.join(self.excluded)}. Adding their missing cells ranks "
+            "them overall and changes every other entry's rank set.",
+        ]
 
 
 def _seed_table(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -197,14 +223,7 @@ def rank_slice(
     board.insert(0, "suite", part.suite)
     board["interval"] = stats.INTERVAL
     board["rank_set"] = rank_set
-    result = RankedSlice(board[COLUMNS], per_task, overall, over_tasks, "", higher, part.kinds[side])
-    headline = result.headline
-    result.note = (
-        stats.resolution_note(headline)
-        if headline is not None
-        else "no entry has results on every task: nothing is ranked overall."
-    )
-    return result
+    return RankedSlice(part.suite, metric, board[COLUMNS], per_task, overall, over_tasks, higher, part.kinds[side])
 
 
 def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -265,29 +284,36 @@ class CrossSuite:
     leaders: pd.DataFrame  # LEADER_COLUMNS
 
 
-def cross_suite(store: Store, level: float = stats.LEVEL) -> CrossSuite:
+def cross_suite(
+    store: Store, ranked: Mapping[str, RankedSlice] | None = None, level: float = stats.LEVEL
+) -> CrossSuite:
     """Mean win rate of each entry that appears, as the same kind, in two or more suites.
 
-    Each suite is ranked overall on its primary metric. The interval of the mean win
-    rate comes from the suites' marginal rank sets at level 1 - alpha/m (m = suites
+    Each suite is ranked overall on its primary metric (``ranked`` holds those
+    rankings where the caller has them already). The interval of the mean win rate
+    comes from the suites' marginal rank sets at level 1 - alpha/m (m = suites
     compared, Bonferroni), so that all of them hold together.
     """
-    slices = [load_slice(store, s) for s in sorted(store.suites()["suite"].unique()) if not store.cells(s).empty]
-    ranked = {part.suite: rank_slice(part) for part in slices}
-    leaders = [_leader(part, ranked[part.suite]) for part in slices]
+    names = [s for s in sorted(store.suites()["suite"].unique()) if not store.cells(s).empty]
+    if ranked is None:
+        ranked = {name: rank_slice(load_slice(store, name)) for name in names}
+    leaders = [_leader(ranked[name]) for name in names]
     appearances: dict[tuple[str, str], list[str]] = {}
-    for name, result in ranked.items():
-        headline = result.headline
+    for name in names:
+        headline = ranked[name].headline
         for entry in headline.entries if headline else []:
-            appearances.setdefault((result.kind, entry), []).append(name)
+            appearances.setdefault((ranked[name].kind, entry), []).append(name)
     shared = {key: suites for key, suites in appearances.items() if len(suites) >= 2}
     rows = []
     if shared:
         involved = sorted({s for suites in shared.values() for s in suites})
         strict = 1 - (1 - level) / len(involved)
-        strict_rankings = {p.suite: rank_slice(p, level=strict).headline for p in slices if p.suite in involved}
+        strict_rankings = {s: rank_slice(load_slice(store, s), level=strict).headline for s in involved}
+        means: dict[tuple[str, ...], pd.DataFrame] = {}
         for (kind, entry), suites in sorted(shared.items()):
-            win_rate, low, high = stats.mean_win_rate([strict_rankings[s] for s in suites], entry)
+            if tuple(suites) not in means:
+                means[tuple(suites)] = stats.mean_win_rates([strict_rankings[s] for s in suites])
+            win_rate, low, high = means[tuple(suites)].loc[entry, ["win_rate", "low", "high"]]
             rows.append(
                 {
                     "kind": kind,
@@ -304,17 +330,16 @@ def cross_suite(store: Store, level: float = stats.LEVEL) -> CrossSuite:
     return CrossSuite(compared, pd.DataFrame(leaders, columns=LEADER_COLUMNS))
 
 
-def _leader(part: SuiteSlice, result: RankedSlice) -> dict:
+def _leader(result: RankedSlice) -> dict:
     """The suite's best estimate on its primary metric, with its interval and rank set."""
-    rows = result.table[result.table["mean"].notna()]
-    tasks = [t for t in rows["task"].unique() if t != OVERALL]
-    rows = rows[rows["task"] == (OVERALL if len(tasks) > 1 else (tasks[0] if tasks else OVERALL))]
+    rows = headline_rows(result.table)
+    rows = rows[rows["mean"].notna()]
     if rows.empty:
-        return {"suite": part.suite, "metric": part.primary_metric, "note": result.note}
+        return {"suite": result.suite, "metric": result.metric, "note": result.note}
     best = rows.iloc[0]
     return {
-        "suite": part.suite,
-        "metric": part.primary_metric,
+        "suite": result.suite,
+        "metric": result.metric,
         **{c: best[c] for c in ("entry", "mean", "ci_low", "ci_high", "rank_low", "rank_high", "n_entries", "n_seeds")},
         "note": result.note,
     }

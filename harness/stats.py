@@ -87,13 +87,6 @@ PROCEDURE: tuple[tuple[str, str], ...] = (
 )
 
 
-def seed_values(cube: np.ndarray) -> np.ndarray:
-    """(entries, seeds) from (entries, seeds, samples): each seed's mean over its samples, NaN where none."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a missing (entry, seed) gives NaN, as it should
-        return np.nanmean(cube, axis=2)
-
-
 def t_interval(values: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, ...]:
     """Per row of (entries, seeds): mean, t interval low and high, seed count; NaN interval below 2 seeds."""
     present = np.isfinite(values)
@@ -184,10 +177,9 @@ def rank_sets(
 
 @dataclass
 class Ranking:
-    """Entries with estimates, t intervals, rank sets and the seed values they came from."""
+    """Entries with estimates, t intervals, rank sets and what the comparisons resolved."""
 
     entries: list[str]
-    values: np.ndarray  # (entries, seeds) seed values
     mean: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
@@ -246,7 +238,6 @@ def rank(
     resolved = int((reject | reject.T)[upper].sum())
     return Ranking(
         list(entries),
-        values,
         mean,
         low,
         high,
@@ -291,14 +282,16 @@ def win_rates(ranking: Ranking) -> pd.DataFrame:
     )
 
 
-def mean_win_rate(rankings: Sequence[Ranking], entry: str) -> tuple[float, float, float]:
-    """``entry``'s win rate averaged over suites' rankings, with bounds from their rank sets.
+def mean_win_rates(rankings: Sequence[Ranking]) -> pd.DataFrame:
+    """Win rates averaged over suites' rankings, with bounds from their rank sets, for the entries in all of them.
 
-    When each ranking was made at level 1 - alpha/m for m rankings, all rank sets
-    hold together with probability 1 - alpha (Bonferroni), and so does the mean's interval.
+    Indexed by entry, columns win_rate, low, high. When each ranking was made at
+    level 1 - alpha/m for m rankings, all rank sets hold together with probability
+    1 - alpha (Bonferroni), and so do the means' intervals.
     """
-    rows = [win_rates(ranking).set_index("entry").loc[entry] for ranking in rankings]
-    return tuple(float(np.mean([row[column] for row in rows])) for column in ("win_rate", "low", "high"))
+    tables = [win_rates(ranking).set_index("entry") for ranking in rankings]
+    common = sorted(set.intersection(*(set(table.index) for table in tables)))
+    return sum(table.loc[common] for table in tables) / len(tables)
 
 
 @dataclass

@@ -53,7 +53,8 @@ def cell_values(rng: np.random.Generator, mu: np.ndarray, n_seeds: int, reps: in
 def sample_values(
     rng: np.random.Generator, mu: np.ndarray, n_seeds: int, reps: int, missing: tuple[int, int] | None = None
 ) -> np.ndarray:
-    """(reps, entries, seeds) seed values from per-sample metrics via stats.seed_values; `missing` = (entry, seed)."""
+    """(reps, entries, seeds) seed values (each seed's mean over its samples, as the leaderboard takes them) from
+    per-sample metrics; `missing` = (entry, seed), whose samples are all absent."""
     k = len(mu)
     cube = (
         mu[None, :, None, None]
@@ -64,7 +65,7 @@ def sample_values(
     )
     if missing is not None:
         cube[:, missing[0], missing[1], :] = np.nan
-    return stats.seed_values(cube.reshape(reps * k, n_seeds, N_SAMPLES)).reshape(reps, k, n_seeds)
+    return cube.mean(axis=3)  # NaN for the missing (entry, seed), as the leaderboard leaves it
 
 
 def true_rank_sets(mu: np.ndarray, higher_is_better: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +499,7 @@ def test_cross_suite_win_rate_intervals_cover_together():
             stats.rank(entries, t[:, None] + rng.normal(size=3) + rng.normal(scale=0.5, size=(4, 3)), True, strict)
             for t in truths
         ]
-        bounds = np.array([stats.mean_win_rate(rankings, e)[1:] for e in entries])
+        bounds = stats.mean_win_rates(rankings).loc[entries, ["low", "high"]].to_numpy()
         covered += bool(((bounds[:, 0] <= true_win + 1e-12) & (true_win <= bounds[:, 1] + 1e-12)).all())
     rate, se = covered / N_CROSS, np.sqrt(0.95 * 0.05 / N_CROSS)
     assert rate >= 0.95 - MC_SES * se, f"all entries covered together in {rate:.3f} (MC SE {se:.4f})"

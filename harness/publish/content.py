@@ -76,7 +76,6 @@ class SuitePage:
     cells: pd.DataFrame
     last_run: str
     ranked: boards.RankedSlice  # the primary metric, as the rows are ranked
-    notes: list[str] = field(default_factory=list)
     curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
     curve_metric: str = ""
     phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
@@ -113,6 +112,10 @@ class SuitePage:
         return ranked[0] if ranked else None
 
     @property
+    def notes(self) -> list[str]:
+        return self.ranked.notes
+
+    @property
     def n_ranked(self) -> int:
         return sum(r.rank is not None for r in self.rows)
 
@@ -126,10 +129,8 @@ def _int(value: Any) -> int | None:
 
 def _rows(board: pd.DataFrame, primary: str) -> list[Row]:
     """Rows in the ranking's order (best estimate first): 'overall' where it exists, else the single task's."""
-    main = board[board["metric"] == primary]
-    tasks = [t for t in main["task"].unique() if t != boards.OVERALL]
-    ranking_task = boards.OVERALL if len(tasks) > 1 else (tasks[0] if tasks else boards.OVERALL)
-    ranked = main[(main["task"] == ranking_task) & main["mean"].notna()].set_index("entry")
+    ranked = boards.headline_rows(board[board["metric"] == primary])
+    ranked = ranked[ranked["mean"].notna()].set_index("entry")
     position = {entry: i for i, entry in enumerate(ranked.index)}
     rows: dict[str, Row] = {}
     for record in board.itertuples(index=False):
@@ -189,19 +190,7 @@ def suite_page(store: Store, suite: str) -> SuitePage:
         cells=part.cells,
         last_run=str(part.cells["finished_at"].max())[:16],
         ranked=ranked[0],
-        notes=_notes(ranked[0]),
     )
-
-
-def _notes(result: boards.RankedSlice) -> list[str]:
-    """What the primary board resolves and whom it leaves out of the overall ranking, in words."""
-    notes = [result.note]
-    if result.excluded:
-        notes.append(
-            f"Not ranked overall, because they lack results on some task: {', '.join(result.excluded)}. "
-            "Adding their missing cells adds them to the overall ranking and changes every other entry's rank set."
-        )
-    return notes
 
 
 def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:

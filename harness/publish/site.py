@@ -123,7 +123,7 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> P
     with Store(db, read_only=True) as store:
         suite_names = sorted(store.suites()["suite"].unique())
         pages = [suite_page(store, name) for name in suite_names if not store.cells(name).empty]
-        across = boards.cross_suite(store)
+        across = boards.cross_suite(store, ranked={page.name: page.ranked for page in pages})
         runs = store.runs()
     entries = entry_pages(pages, runs)
 
