@@ -236,7 +236,8 @@ def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame]) -> pd.DataFrame
     failed = cells[cells["status"] != "ok"].groupby(["task", "entry"]).size().rename("failed_cells").reset_index()
     failed_total = failed.groupby("entry")["failed_cells"].sum().reset_index().assign(task=OVERALL)
 
-    board = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "entry"])
+    ranked_columns = [c for c in COLUMNS if c not in ("suite", "suite_version", "profile", "metric", "failed_cells")]
+    board = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ranked_columns)
     board["_position"] = np.arange(len(board))
     board = board.merge(pd.concat([failed, failed_total], ignore_index=True), on=["task", "entry"], how="outer")
     for column in ("failed_cells", "n_seeds", "n_values", "n_entries"):

@@ -36,6 +36,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.quantizers",
     "suites.continual",
     "plugins.continual_strategies",
+    "suites.sycophancy",
+    "plugins.vlms",
+    "plugins.transformers_vlm",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

@@ -52,7 +52,16 @@ class Metric:
     Only ``scalar`` and ``sample`` metrics are ranked. ``deterministic`` is False for
     measurements such as wall time, which no seed can make repeatable. ``phases``
     marks a curve whose values label each step's phase (0, 1, 2...): the site
-    shades the first phase and marks where each entry enters the last.
+    shades the first phase and marks where each entry enters the last, on every
+    curve along the same ``axis``.
+
+    ``group`` joins metrics that are shares of one whole: metrics with the same
+    non-empty group (a slug) are, per sample, one-hot indicators of categories, or
+    scalars that sum to 1 over the group. Only ``sample`` and ``scalar`` metrics can
+    be grouped. The site draws each entry's shares (the mean over seeds of each
+    metric) as one stacked bar per condition, one segment per metric of the group
+    in declaration order. ``axis`` names a curve's step axis ("pushback turn",
+    "coverage", "layer"); the site labels the curve's x axis with it ("step" if empty).
     """
 
     name: str
@@ -64,6 +73,8 @@ class Metric:
     reference: str = ""
     deterministic: bool = True
     phases: bool = False
+    group: str = ""
+    axis: str = ""
 
     def validate(self) -> None:
         check_slug("metric", self.name)
@@ -71,6 +82,15 @@ class Metric:
             raise InvalidSpec(f"metric {self.name!r} has shape {self.shape!r}; use one of {', '.join(SHAPES)}")
         if not isinstance(self.higher_is_better, bool):
             raise InvalidSpec(f"metric {self.name!r}: higher_is_better must be True or False")
+        if self.group != "":
+            check_slug(f"metric {self.name!r}: group", self.group)
+            if not self.rankable:
+                raise InvalidSpec(
+                    f"metric {self.name!r} has shape {self.shape!r} but is in group {self.group!r}: only "
+                    "'sample' and 'scalar' metrics are shares of a whole; leave group empty"
+                )
+        if not isinstance(self.axis, str):
+            raise InvalidSpec(f"metric {self.name!r}: axis must be a string naming the step axis, got {self.axis!r}")
 
     @property
     def rankable(self) -> bool:

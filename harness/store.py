@@ -24,10 +24,10 @@ import pandas as pd
 import pyarrow as pa
 
 from harness.errors import UsageError
-from harness.registry import Metric, Suite, kind_name
+from harness.registry import Suite, kind_name
 from harness.scores import NO_INDEX, ScoreRows
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = Path("results") / "reliabench.duckdb"
 DB_ENV = "RELIABENCH_DB"
 
@@ -48,7 +48,7 @@ CREATE TABLE suites (
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
     meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, phases BOOLEAN,
-    position INTEGER,
+    position INTEGER, group_name VARCHAR DEFAULT '', axis VARCHAR DEFAULT '',
     PRIMARY KEY (suite, suite_version, metric)
 );
 CREATE TABLE cells (
@@ -65,7 +65,29 @@ CREATE INDEX scores_cell ON scores (cell_key);
 """
 
 # Statements that bring a database from schema version N to N + 1.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # 1 -> 2: metrics say which group of shares they belong to and what their step axis is
+    1: "ALTER TABLE metrics ADD COLUMN group_name VARCHAR DEFAULT '';\n"
+    "ALTER TABLE metrics ADD COLUMN axis VARCHAR DEFAULT '';",
+}
+
+# The columns ``record_suite`` writes, named: a migrated table has its newer columns at the end.
+METRIC_COLUMNS = (
+    "suite",
+    "suite_version",
+    "metric",
+    "higher_is_better",
+    "unit",
+    "meaning",
+    "shape",
+    "formula",
+    "reference",
+    "deterministic",
+    "phases",
+    "position",
+    "group_name",
+    "axis",
+)
 
 
 class DatabaseBusy(UsageError):
@@ -235,9 +257,25 @@ class Store:
                 ],
             )
             self.con.executemany(
-                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO metrics ({', '.join(METRIC_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(METRIC_COLUMNS))})",
                 [
-                    [suite.name, suite.version, *(getattr(m, f.name) for f in fields(Metric)), position]
+                    [
+                        suite.name,
+                        suite.version,
+                        m.name,
+                        m.higher_is_better,
+                        m.unit,
+                        m.meaning,
+                        m.shape,
+                        m.formula,
+                        m.reference,
+                        m.deterministic,
+                        m.phases,
+                        position,
+                        m.group,
+                        m.axis,
+                    ]
                     for position, m in enumerate(suite.metrics)
                 ],
             )
@@ -306,9 +344,12 @@ class Store:
         return self.query("SELECT * FROM suites ORDER BY suite, suite_version")
 
     def metrics(self, suite: str | None = None) -> pd.DataFrame:
+        """The declared metrics in declaration order; ``group_name`` and ``axis`` are '' where none was declared."""
         where = "WHERE suite = ?" if suite else ""
         return self.query(
-            f"SELECT * FROM metrics {where} ORDER BY suite, suite_version, position", [suite] if suite else []
+            "SELECT * REPLACE (coalesce(group_name, '') AS group_name, coalesce(axis, '') AS axis) "
+            f"FROM metrics {where} ORDER BY suite, suite_version, position",
+            [suite] if suite else [],
         )
 
     def runs(self) -> pd.DataFrame:

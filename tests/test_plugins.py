@@ -80,6 +80,31 @@ def test_invalid_registrations_are_rejected_with_reasons():
     assert any("handed str, expected Suite" in p for p in problems)
 
 
+def test_metric_groups_and_axes_are_validated():
+    shares = (
+        Metric("m", True),
+        Metric("yes", True, group="answer"),
+        Metric("no", True, shape="scalar", group="answer"),
+    )
+
+    def register_suites(register):
+        register(toy_suite(name="bad-group", metrics=(Metric("m", True, group="Answer Kinds"),)))
+        register(toy_suite(name="curve-group", metrics=(*shares, Metric("c", True, shape="curve", group="answer"))))
+        register(toy_suite(name="matrix-group", metrics=(*shares, Metric("x", True, shape="matrix", group="g"))))
+        register(toy_suite(name="bad-axis", metrics=(Metric("m", True), Metric("c", True, shape="curve", axis=3))))
+        register(toy_suite(name="fine", metrics=(*shares, Metric("c", True, shape="curve", axis="pushback turn"))))
+
+    registry = load_registry(extra=[plugin(register_suites=register_suites)], defaults=False)
+    problems = registry.plugins[-1].problems
+    assert list(registry.suites) == ["fine"] and len(problems) == 4
+    assert any("metric 'm': group name 'Answer Kinds' is not a slug" in p for p in problems)
+    assert any("metric 'c' has shape 'curve' but is in group 'answer'" in p for p in problems)
+    assert any("metric 'x' has shape 'matrix' but is in group 'g'" in p for p in problems)
+    assert any("metric 'c': axis must be a string" in p for p in problems)
+    fine = registry.suites["fine"]
+    assert [m.group for m in fine.metrics] == ["", "answer", "answer", ""] and fine.metric("c").axis == "pushback turn"
+
+
 def test_duplicate_names_are_rejected_naming_both_providers():
     spec = MethodSpec("twin", object, "1", lambda: None)
     first = plugin(name="first-plugin", register_methods=lambda register: register(spec))

@@ -16,8 +16,9 @@ from conftest import FIXTURES, reliabench_exe
 
 from harness.errors import UsageError
 from harness.grid import parse_seeds, plan_grid
+from harness.registry import Metric
 from harness.runner import FLUSH_SECONDS, run_cells
-from harness.store import Store
+from harness.store import SCHEMA_VERSION, Store
 
 HEALTHY = ["good", "fair", "bad"]
 
@@ -209,6 +210,75 @@ def test_newer_schema_is_refused(db):
     con.close()
     with pytest.raises(UsageError, match="newer reliabench"):
         Store(db)
+
+
+# The metrics table as schema version 1 wrote it (before group_name and axis).
+V1_METRICS = """
+CREATE TABLE metrics (
+    suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
+    meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, phases BOOLEAN,
+    position INTEGER,
+    PRIMARY KEY (suite, suite_version, metric)
+);
+"""
+
+
+def _as_v1(db) -> None:
+    """Turn a database into schema version 1: the v1 metrics table, holding the same declarations."""
+    con = duckdb.connect(str(db))
+    declared = con.execute(
+        "SELECT suite, suite_version, metric, higher_is_better, unit, meaning, shape, formula, reference, "
+        "deterministic, phases, position FROM metrics"
+    ).fetchall()
+    con.execute("DROP TABLE metrics")
+    con.execute(V1_METRICS)
+    con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", declared)
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_v1_database_is_migrated_and_reads_as_before(registry, db):
+    from harness.publish.content import suite_page
+
+    run(registry, db, methods=["good", "bad"], seeds=(0,))
+    _as_v1(db)
+    with pytest.raises(UsageError, match="old schema"):
+        Store(db, read_only=True)
+    with Store(db) as store:  # a writer migrates
+        version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0]
+        columns = store.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics'")
+        metrics = store.metrics("toy")
+    assert version == str(SCHEMA_VERSION) == "2"
+    assert {"group_name", "axis"} <= set(columns["column_name"])
+    assert metrics["metric"].tolist() == list(registry.suites["toy"].metric_names), "declaration order is kept"
+    assert (metrics["group_name"] == "").all() and (metrics["axis"] == "").all()
+    with Store(db) as store:  # a NULL, as a hand-made row may hold, reads as ''
+        store.con.execute("UPDATE metrics SET group_name = NULL, axis = NULL WHERE metric = 'trace'")
+        trace = store.metrics("toy").set_index("metric").loc["trace"]
+        assert (trace["group_name"], trace["axis"]) == ("", "")
+        store.record_suite(registry.suites["toy"])  # named columns: the appended ones get their values
+    with Store(db, read_only=True) as store:
+        page = suite_page(store, "toy")
+    assert list(page.curves) == ["trace"] and page.groups == {} and page.rows[0].entry == "good"
+
+
+def test_every_metric_declaration_is_stored(registry, db):
+    suite = registry.suites["toy"]
+    shaped = (
+        Metric("a", False, "u", "m", shape="scalar", formula="f", reference="r", deterministic=False, group="g"),
+        Metric("b", True, shape="curve", phases=True, axis="pushback turn"),
+    )
+    with Store(db) as store:
+        store.record_suite(dataclasses.replace(suite, metrics=shaped))
+        stored = store.metrics(suite.name).drop(columns=["suite", "suite_version", "position"])
+    as_declared = [
+        {
+            ("metric" if f.name == "name" else "group_name" if f.name == "group" else f.name): getattr(m, f.name)
+            for f in dataclasses.fields(Metric)
+        }
+        for m in shaped
+    ]
+    assert stored.to_dict("records") == as_declared
 
 
 def _stored(db) -> tuple[int, int]:

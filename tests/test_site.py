@@ -6,6 +6,7 @@ they are skipped with the reason (``make test`` installs chromium when it can).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from html.parser import HTMLParser
@@ -15,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness import Curve, Metric, Suite
 from harness.cli import main
 from harness.grid import plan_grid
+from harness.publish.charts import stacked_bar_chart
 from harness.publish.site import build_site
 from harness.runner import run_cells
 from harness.scores import NO_INDEX, ScoreRows
@@ -53,9 +56,35 @@ def _evil_cell(key: str, status: str, error: str = "") -> CellRecord:
     )
 
 
+BUCKETS = ("low", "middle", "high")  # a group of shares: each score falls in one bucket
+SHARE_METRICS = (
+    *(Metric(name, True, meaning=f"1 if the score is {name}", group="bucket") for name in BUCKETS),
+    Metric("flip-rate", False, shape="curve", meaning="share of scores below a threshold", axis="pushback turn"),
+    Metric("kept-mean", True, shape="curve", meaning="mean of the best scores kept", axis="coverage"),
+)
+
+
+def with_shares(suite: Suite) -> Suite:
+    """The toy suite plus a group of three per-sample shares and two curves along named axes."""
+
+    def evaluate(cell):
+        result = dict(suite.evaluate(cell))
+        values = result["score"]
+        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
+            bucket = np.digitize(values, [0.0, 1.0])
+            result |= {name: (bucket == i).astype(float) for i, name in enumerate(BUCKETS)}
+            best = np.sort(values)[::-1]
+            coverage = [0.25, 0.5, 1.0]
+            result["flip-rate"] = Curve([1.0, 2.0, 3.0], [float((values < t).mean()) for t in (0.0, 0.5, 1.0)])
+            result["kept-mean"] = Curve(coverage, [float(best[: int(c * len(best))].mean()) for c in coverage])
+        return result
+
+    return dataclasses.replace(suite, metrics=(*suite.metrics, *SHARE_METRICS), evaluate=evaluate)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A site built from the toy suite plus a hostile entry written straight into the database."""
+    """A site built from the toy suite (with shares and named axes) plus a hostile entry written into the database."""
     from conftest import FIXTURES
 
     from harness.plugins import load_registry
@@ -63,6 +92,7 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     db = root / "results.duckdb"
     registry = load_registry([FIXTURES], defaults=False)
+    registry.suites["toy"] = with_shares(registry.suites["toy"])
     cells = plan_grid(registry, methods=["good", "fair", "bad", "raises"])
     with Store(db) as store:
         run_cells(registry, cells, store, show_progress=False)
@@ -138,9 +168,65 @@ def test_downloads_hold_the_shown_results(site):
     assert good["rank"].iloc[0] == 1
 
 
+def _section(html: str, anchor: str) -> str:
+    """The part of a page from the heading with id ``anchor`` to the next heading."""
+    start = html.index(f'id="{anchor}"')
+    return html[start : html.find("<h2", start)]
+
+
+TASKS = ("small", "tiny-data")
+CONDITIONS = ("overall", *TASKS)  # the board's: tasks and 'overall'
+
+
 def test_curve_metrics_are_drawn_along_their_steps(site):
     suite = (site / "suites" / "toy.html").read_text()
-    assert "trace along the step axis" in suite and suite.count("<svg") >= 3  # the CI chart and one per task
+    for metric, heading, xlabel in (
+        ("trace", "trace along the step axis", ">step<"),
+        ("flip-rate", "flip-rate along pushback turn", ">pushback turn<"),
+        ("kept-mean", "kept-mean along coverage", ">coverage<"),
+    ):
+        section = _section(suite, f"curve-{metric}")
+        assert heading in section and section.count("<svg") == len(TASKS), metric  # one chart per task
+        assert section.count(xlabel) == len(TASKS), f"{metric}: the x axis is labelled with its axis"
+    methodology = (site / "methodology" / "toy.html").read_text()
+    assert "along the pushback turn axis" in methodology and "along the coverage axis" in methodology
+
+
+def test_group_shares_are_stacked_bars(site):
+    from harness.publish.content import suite_page
+
+    with Store(site.parent / "results.duckdb", read_only=True) as store:
+        page = suite_page(store, "toy")
+    assert page.groups == {"bucket": list(BUCKETS)}
+    assert list(page.curves) == ["trace", "flip-rate", "kept-mean"] and page.phase_metric == ""
+    for condition in CONDITIONS:
+        shares = page.shares("bucket", condition)
+        assert list(shares) == ["good", "fair", "bad"], "ranking order; entries without the metrics are left out"
+        for entry, parts in shares.items():
+            assert sum(parts) == pytest.approx(1.0), (entry, condition)
+            board = page.board.set_index(["metric", "task", "entry"])
+            assert parts[0] == board.loc[("low", condition, entry), "mean"]
+    section = _section((site / "suites" / "toy.html").read_text(), "group-bucket")
+    assert section.count("<svg") == len(CONDITIONS)
+    assert all(section.count(f">{name}<") == len(CONDITIONS) + 1 for name in BUCKETS), "legend and description"
+    assert EVIL.replace("<", "&lt;") not in section
+    methodology = (site / "methodology" / "toy.html").read_text()
+    assert methodology.count('a share in group <a href="../suites/toy.html#group-bucket">bucket</a>') == 3
+
+
+def test_stacked_bar_chart_is_deterministic_and_shows_text_literally():
+    args = (["a $x$", "<b>"], ["p", "q & r"], [[0.25, 0.75], [None, 0.5]], "share $")
+    first = stacked_bar_chart(*args)
+    assert first == stacked_bar_chart(*args) and first.startswith("<svg")
+    assert "a $x$" in first and "&lt;b&gt;" in first and "q &amp; r" in first and "<b>" not in first
+    full = stacked_bar_chart(args[0], args[1], [[0.25, 0.75], [0.5, 0.5]], args[3])
+    assert full.count('<g id="patch_') == first.count('<g id="patch_') + 1, "a None part is left out of its bar"
+
+
+def test_same_results_build_the_same_pages(site, tmp_path):
+    again = build_site(site.parent / "results.duckdb", tmp_path / "again").parent
+    for page in ("suites/toy.html", "methodology/toy.html"):
+        assert (site / page).read_bytes() == (again / page).read_bytes(), page
 
 
 def test_failed_cells_are_shown_not_hidden(site):

@@ -103,7 +103,7 @@ def curve_chart(
         )
     for label, (steps, values) in series.items():
         (line,) = axes.plot(steps, values, linewidth=1.4, label=_label(label))
-        if marks and label in marks:
+        if marks and label in marks and marks[label] in steps:
             at = steps.index(marks[label])
             axes.plot([marks[label]], [values[at]], "o", mfc="none", ms=7, color=line.get_color())
     axes.set_xlabel(_label(xlabel))
@@ -111,6 +111,34 @@ def curve_chart(
     axes.set_title(_label(title), fontsize=9, color=MUTED)
     axes.grid(color=MUTED, alpha=0.25)
     axes.legend(fontsize=7, frameon=False, ncol=2)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    return _svg(figure, axes)
+
+
+def stacked_bar_chart(labels: list[str], parts: list[str], shares: list[list[float | None]], xlabel: str) -> str:
+    """One horizontal bar per label (the first at the top), split into ``parts`` in order; a legend names them.
+
+    ``shares[i][j]`` is part ``j`` of bar ``i``; a None part is left out of its bar.
+    """
+    height = max(1.6, 0.26 * len(labels) + 0.8, 0.17 * len(parts) + 0.8)
+    figure, axes = plt.subplots(figsize=(6.4, height))
+    positions = list(range(len(labels)))[::-1]
+    colours = matplotlib.colormaps["tab10"]
+    for j, part in enumerate(parts):
+        lefts, widths, ys = [], [], []
+        for y, bar in zip(positions, shares, strict=True):
+            if bar[j] is not None:
+                lefts.append(sum(v for v in bar[:j] if v is not None))
+                widths.append(bar[j])
+                ys.append(y)
+        axes.barh(ys, widths, left=lefts, height=0.7, color=colours(j % colours.N), label=_label(part))
+    axes.set_yticks(positions, [_label(label) for label in labels])
+    axes.set_ylim(-0.6, len(labels) - 0.4)
+    axes.set_xlabel(_label(xlabel))
+    axes.grid(axis="x", color=MUTED, alpha=0.25)
+    axes.set_axisbelow(True)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, borderaxespad=0.0)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     return _svg(figure, axes)

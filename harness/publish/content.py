@@ -76,11 +76,35 @@ class SuitePage:
     cells: pd.DataFrame
     last_run: str
     ranked: boards.RankedSlice  # the primary metric, as the rows are ranked
-    curves: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
-    curve_metric: str = ""
+    # every curve metric but the phases one, in declaration order: metric -> condition -> entry -> (steps, values)
+    curves: dict[str, dict[str, dict[str, tuple[list[float], list[float]]]]] = field(default_factory=dict)
     phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
+    phase_metric: str = ""
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group -> its metrics, in declaration order
     matrices: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     matrix_metric: str = ""
+
+    def metric(self, name: str) -> dict[str, Any]:
+        return next(m for m in self.metrics if m["metric"] == name)
+
+    def axis(self, metric: str) -> str:
+        """What a curve metric's steps are, for its x axis: its declared ``axis``, else "step"."""
+        return self.metric(metric)["axis"] or "step"
+
+    def marks_phases(self, metric: str) -> bool:
+        """Whether a curve shares the phases metric's step axis, so its charts show the phases."""
+        return bool(self.phase_metric) and self.metric(metric)["axis"] == self.metric(self.phase_metric)["axis"]
+
+    def shares(self, group: str, condition: str) -> dict[str, list[float | None]]:
+        """Per entry in ranking order, the mean over seeds of each metric of ``group`` (None where it has none);
+        entries with no value of the group are left out."""
+        out = {}
+        for row in self.rows:
+            values = [row.values.get((metric, condition)) for metric in self.groups[group]]
+            means = [None if v is None else v.mean for v in values]
+            if any(m is not None for m in means):
+                out[row.entry] = means
+        return out
 
     def phase_marks(self, condition: str) -> tuple[float | None, dict[str, float]]:
         """Where the first phase ends (mean over entries and seeds) and where each entry enters the last."""
@@ -163,14 +187,19 @@ def suite_page(store: Store, suite: str) -> SuitePage:
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
         conditions = conditions[1:]
-    curve_metric = next((m["metric"] for m in metrics if m["shape"] == "curve" and not m["phases"]), "")
     phase_metric = next((m["metric"] for m in metrics if m["phases"]), "")
     matrix_metric = next((m["metric"] for m in metrics if m["shape"] == "matrix"), "")
     folded = part.ranked_by(part.rank_by).scores
+    curves = {m["metric"]: _curves(folded, m["metric"]) for m in metrics if m["shape"] == "curve" and not m["phases"]}
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        if m["group_name"]:
+            groups.setdefault(m["group_name"], []).append(m["metric"])
     return SuitePage(
-        curves=_curves(folded, curve_metric),
-        curve_metric=curve_metric,
+        curves={metric: by_condition for metric, by_condition in curves.items() if by_condition},
         phases=_curves(folded, phase_metric),
+        phase_metric=phase_metric,
+        groups=groups,
         matrices=_matrices(folded, matrix_metric),
         matrix_metric=matrix_metric,
         name=suite,

@@ -14,7 +14,13 @@ import pandas as pd
 from harness import leaderboard as boards
 from harness import stats
 from harness.errors import UsageError
-from harness.publish.charts import critical_difference_chart, curve_chart, interval_chart, matrix_chart
+from harness.publish.charts import (
+    critical_difference_chart,
+    curve_chart,
+    interval_chart,
+    matrix_chart,
+    stacked_bar_chart,
+)
 from harness.publish.content import EntryPage, SuitePage, entry_pages, file_name, suite_page
 from harness.safe_csv import to_csv
 from harness.store import Store, default_db
@@ -56,6 +62,21 @@ def _chart(page: SuitePage) -> str:
         [r.rank_low == 1 for r in ranked],
         f"{page.primary_metric} ({task}, {arrow}), mean, 95% t interval",
     )
+
+
+def _group_charts(page: SuitePage, group: str) -> dict[str, str]:
+    """Per condition, one stacked bar per entry (in ranking order) of the group's shares."""
+    charts = {}
+    for condition in page.conditions:
+        shares = page.shares(group, condition)
+        if shares:
+            charts[condition] = stacked_bar_chart(
+                list(shares),
+                page.groups[group],
+                list(shares.values()),
+                f"{group}, {condition}: mean over seeds of each share",
+            )
+    return charts
 
 
 def _critical_difference(page: SuitePage) -> str:
@@ -159,15 +180,19 @@ def _write_site(
     render("index.html", "index.html", across=across)
     for page in pages:
         curves = {
-            condition: curve_chart(
-                series,
-                "step",
-                page.curve_metric,
-                f"{page.curve_metric}, {condition}, mean of seeds",
-                *page.phase_marks(condition),
-            )
-            for condition, series in page.curves.items()
+            metric: {
+                condition: curve_chart(
+                    series,
+                    page.axis(metric),
+                    metric,
+                    f"{metric}, {condition}, mean of seeds",
+                    *(page.phase_marks(condition) if page.marks_phases(metric) else ()),
+                )
+                for condition, series in by_condition.items()
+            }
+            for metric, by_condition in page.curves.items()
         }
+        groups = {group: _group_charts(page, group) for group in page.groups}
         matrices = {
             condition: matrix_chart(entries, f"{page.matrix_metric}, {condition}, mean of seeds", "rows", "columns")
             for condition, entries in page.matrices.items()
@@ -179,6 +204,7 @@ def _write_site(
             chart=_chart(page),
             critical_difference=_critical_difference(page),
             curves=curves,
+            groups={group: charts for group, charts in groups.items() if charts},
             matrices=matrices,
         )
         render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page, procedure=stats.PROCEDURE)
