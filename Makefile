@@ -49,6 +49,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/site.py
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/ptq.py
+	$(BIN)/python benchmarks/sycophancy.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/ tests/output/

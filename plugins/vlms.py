@@ -135,8 +135,8 @@ class Recipe:
     """What a model is trained on; every field enters the cache key and the model's version."""
 
     sees: bool = True
-    questions_per_task: int = 800
-    epochs: int = 15
+    questions_per_task: int = 600
+    epochs: int = 12
     lr: float = 3e-3
     batch_size: int = 128
     colour_bias: float = 0.0  # chance an asked-about object has its shape's usual colour

@@ -55,8 +55,11 @@ def probe_scores(clean: np.ndarray, intervened: np.ndarray, folds: int = PROBE_F
         train, test = fold != f, fold == f
         mean, scale = x[train].mean(axis=0), x[train].std(axis=0)
         scale[scale == 0] = 1.0
-        z = (x[train] - mean) / scale
-        weights = np.linalg.solve(z.T @ z + RIDGE * np.eye(z.shape[1]), z.T @ (y[train] - y[train].mean()))
+        z, target = (x[train] - mean) / scale, y[train] - y[train].mean()
+        if z.shape[1] <= z.shape[0]:  # the primal system is the smaller one
+            weights = np.linalg.solve(z.T @ z + RIDGE * np.eye(z.shape[1]), z.T @ target)
+        else:  # wide states (a real VLM's thousands of dimensions): the same weights from the n×n dual system
+            weights = z.T @ np.linalg.solve(z @ z.T + RIDGE * np.eye(z.shape[0]), target)
         scores[test] = (x[test] - mean) / scale @ weights + y[train].mean()
     return scores[:n], scores[n:]
 
@@ -71,9 +74,15 @@ def auroc(negatives: np.ndarray, positives: np.ndarray) -> float:
 
 
 def flagged(clean_scores: np.ndarray, intervened_scores: np.ndarray) -> np.ndarray:
-    """Whether the probe notices the intervention on each question: its out-of-fold score for the
-    intervened input is above 0.5 (nearer 1, intervened, than 0, clean) and above the same question's clean input's."""
-    return (intervened_scores > 0.5) & (intervened_scores > clean_scores)
+    """Whether the probe noticed the intervention on each question, with false alarms held near 2.5%.
+
+    d = score(intervened) − score(clean), per question, out of fold. A probe that has learned nothing
+    gives d symmetric about 0, so the questions where d < 0 show how large chance differences get:
+    a question is noticed when d exceeds the 95th percentile of those |d| (0 when none is negative).
+    """
+    difference = intervened_scores - clean_scores
+    chance = -difference[difference < 0]
+    return difference > (np.quantile(chance, 0.95) if len(chance) else 0.0)
 
 
 def taxonomy(said: np.ndarray, refusal: int, noticed: np.ndarray | None) -> dict[str, np.ndarray]:

@@ -28,7 +28,9 @@ An answer is the option of highest probability.
 - Latent anomaly: a linear probe (logistic regression on standardised hidden states, C = 1) learns to
   tell the clean input from the intervened one, scored out of fold (5 folds that keep a question's
   two inputs together); the AUROC of its scores, per layer, for blind, noise and conflict pictures.
-  The probe *notices* an intervened input when its score is above 0.5 and above the clean input's.
+  The probe *notices* an intervened input when its score exceeds the clean input's by more than the
+  95th percentile of the differences that go the wrong way (a chance level read off the data itself,
+  which keeps false alarms near 2.5% for a probe that learned nothing).
 - Taxonomy, over each (question, blind or noise picture) pair: robust refusal (answers "can't
   tell"), visual sycophancy (answers something else although the last layer's probe noticed),
   language shortcut (answers something else and the probe did not notice).
