@@ -54,7 +54,7 @@ def probe_scores(clean: np.ndarray, intervened: np.ndarray, folds: int = PROBE_F
     for f in range(folds):
         train, test = fold != f, fold == f
         mean, scale = x[train].mean(axis=0), x[train].std(axis=0)
-        scale[scale == 0] = 1.0
+        scale[scale <= 1e-9 * np.maximum(np.abs(mean), 1.0)] = 1.0  # constant units (up to rounding) stay unscaled
         z, target = (x[train] - mean) / scale, y[train] - y[train].mean()
         if z.shape[1] <= z.shape[0]:  # the primal system is the smaller one
             weights = np.linalg.solve(z.T @ z + RIDGE * np.eye(z.shape[1]), z.T @ target)

@@ -25,9 +25,10 @@ The definitions are ours: the paper that motivates the suite (To See or To Pleas
 An answer is the option of highest probability.
 - Visual Necessity Score: KL(p(·|picture, q) ‖ p(·|black picture, q)) over the options, in nats
   (the second distribution floored at 1e-12). Zero for a model that does not look.
-- Latent anomaly: a linear probe (logistic regression on standardised hidden states, C = 1) learns to
-  tell the clean input from the intervened one, scored out of fold (5 folds that keep a question's
-  two inputs together); the AUROC of its scores, per layer, for blind, noise and conflict pictures.
+- Latent anomaly: a linear probe (ridge regression, penalty 1, of 0 = clean / 1 = intervened on hidden
+  states standardised on the training folds) tells the clean input from the intervened one, scored out
+  of fold (5 folds, question index mod 5, that keep a question's two inputs together); the AUROC of its
+  scores, per layer, for blind, noise and conflict pictures.
   The probe *notices* an intervened input when its score exceeds the clean input's by more than the
   95th percentile of the differences that go the wrong way (a chance level read off the data itself,
   which keeps false alarms near 2.5% for a probe that learned nothing).
