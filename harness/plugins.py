@@ -39,6 +39,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "suites.sycophancy",
     "plugins.vlms",
     "plugins.transformers_vlm",
+    "suites.uq",
+    "plugins.uq_methods",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

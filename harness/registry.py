@@ -281,10 +281,23 @@ def _check_unique(what: str, names: Sequence[str]) -> None:
 
 @dataclass(frozen=True)
 class Curve:
-    """Values of a metric along a step axis (training step, checkpoint, noise level)."""
+    """Values of a metric along a step axis (training step, checkpoint, noise level).
+
+    A curve may also carry, at the same steps, a band and a series to compare with:
+    ``lower`` and ``upper`` (both or neither, ``lower <= upper``) bound the values,
+    e.g. a 95% prediction interval around a point prediction; ``reference`` is what
+    the values are compared with, e.g. the measured output. All are finite and as
+    long as ``steps``. A band describes one run (one seed's test record), so the site
+    draws such a curve per entry from its lowest seed instead of a mean over seeds.
+    They are stored as extra rows of the metric at the same steps, told apart by
+    their ``row`` code (:data:`harness.scores.CURVE_SERIES`); the values keep row NULL.
+    """
 
     steps: Sequence[float]
     values: Sequence[float]
+    lower: Sequence[float] | None = None
+    upper: Sequence[float] | None = None
+    reference: Sequence[float] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,11 @@ def _check_finite(metric: Metric, values: np.ndarray) -> None:
 
 NO_INDEX = -1  # the sample/row/col of a value that has none; stored as NULL
 
+# The ``row`` code of each series a :class:`Curve` may carry besides its values, at the same
+# steps. A curve's values keep ``row`` NO_INDEX (NULL), so curves without these store as before;
+# readers of curve rows take the values with ``row IS NULL``.
+CURVE_SERIES: Mapping[str, int] = MappingProxyType({"lower": 1, "upper": 2, "reference": 3})
+
 
 @dataclass(frozen=True)
 class ScoreRows:
@@ -63,14 +69,51 @@ def _indices(n: int, index: np.ndarray | None = None) -> np.ndarray:
     return np.full(n, NO_INDEX, dtype=np.int32) if index is None else index.astype(np.int32)
 
 
+def _curve_series(metric: Metric, curve: Curve, steps: np.ndarray) -> dict[str, np.ndarray]:
+    """The band and reference ``curve`` carries, in :data:`CURVE_SERIES` order, checked against its steps."""
+    given = {name: getattr(curve, name) for name in CURVE_SERIES if getattr(curve, name) is not None}
+    if ("lower" in given) != ("upper" in given):
+        has, lacks = ("lower", "upper") if "lower" in given else ("upper", "lower")
+        raise ScoreError(f"curve {metric.name!r} has {has} but no {lacks}: give both bounds of its band, or neither")
+    series: dict[str, np.ndarray] = {}
+    for name, value in given.items():
+        array = _array(metric, value)
+        if array.shape != steps.shape or np.ma.getmaskarray(array).any():
+            raise ScoreError(
+                f"curve {metric.name!r}: {name} has shape {array.shape} but its steps {steps.shape}; "
+                "give one (unmasked) value per step"
+            )
+        bad = ~np.isfinite(np.ma.getdata(array))
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ScoreError(
+                f"curve {metric.name!r}: {name} has {int(bad.sum())} non-finite value(s) (first at step "
+                f"{steps[at]}); return finite numbers"
+            )
+        series[name] = np.ma.getdata(array).astype(np.float64)
+    if "lower" in series:
+        crossed = series["lower"] > series["upper"]
+        if crossed.any():
+            at = int(np.argmax(crossed))
+            raise ScoreError(
+                f"curve {metric.name!r}: lower > upper at {int(crossed.sum())} step(s) (first at step {steps[at]}: "
+                f"{series['lower'][at]} > {series['upper'][at]}); a band's lower bound cannot exceed its upper"
+            )
+    return series
+
+
 def _rows(metric: Metric, value: Any) -> dict[str, np.ndarray]:
     """The columns (sample, step, row, col, value) for one metric's value."""
     steps = None
+    series: dict[str, np.ndarray] = {}
     if metric.shape == "curve" and isinstance(value, Curve):
         steps, values = _array(metric, value.steps), _array(metric, value.values)
         if steps.ndim != 1 or steps.shape != values.shape:
             raise ScoreError(f"curve {metric.name!r} needs 1-D steps and values of equal length")
         _check_finite(metric, steps)
+        series = _curve_series(metric, value, steps)
+        if series and np.ma.getmaskarray(values).any():
+            raise ScoreError(f"curve {metric.name!r} has a band or reference, so its values cannot be masked")
     else:
         values = _array(metric, value)
     _check_finite(metric, values)
@@ -88,11 +131,17 @@ def _rows(metric: Metric, value: Any) -> dict[str, np.ndarray]:
     if metric.shape == "sample":
         columns["sample"] = _indices(n, np.arange(n))
     elif metric.shape == "curve":
-        columns["step"] = steps.astype(np.float64) if steps is not None else np.arange(n, dtype=np.float64)
+        steps = np.arange(values.size) if steps is None else np.ma.getdata(steps)
+        columns["step"] = steps[keep].astype(np.float64)
     elif metric.shape == "matrix":
         rows, cols = np.indices(values.shape)
         columns["row"], columns["col"] = _indices(n, rows.ravel()[keep]), _indices(n, cols.ravel()[keep])
-    return {**columns, "value": np.ma.getdata(values).ravel()[keep].astype(np.float64)}
+    parts = [{**columns, "value": np.ma.getdata(values).ravel()[keep].astype(np.float64)}]
+    for name, extra in series.items():  # a band and reference: the same steps, told apart by their row code
+        m = len(extra)
+        code = np.full(m, CURVE_SERIES[name], dtype=np.int32)
+        parts.append({"sample": _indices(m), "step": parts[0]["step"], "row": code, "col": _indices(m), "value": extra})
+    return {c: np.concatenate([p[c] for p in parts]) for c in (*columns, "value")}
 
 
 def validate(suite: Suite, result: Any) -> ScoreRows:

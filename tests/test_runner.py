@@ -10,14 +10,16 @@ import sys
 import time
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import FIXTURES, reliabench_exe
 
 from harness.errors import UsageError
 from harness.grid import parse_seeds, plan_grid
-from harness.registry import Metric
+from harness.registry import Curve, Metric
 from harness.runner import FLUSH_SECONDS, run_cells
+from harness.scores import CURVE_SERIES, ScoreError, validate
 from harness.store import SCHEMA_VERSION, Store
 
 HEALTHY = ["good", "fair", "bad"]
@@ -108,6 +110,82 @@ def test_stored_scores_keep_every_shape(registry, db):
     matrix = by_metric["matrix"]
     assert len(matrix) == 6 and (matrix["row"] >= matrix["col"]).all(), "the masked upper triangle is not stored"
     assert by_metric["total"]["value"].iloc[0] == pytest.approx(by_metric["score"]["value"].sum())
+
+
+TRACK = Metric("track", True, shape="curve", axis="time")
+
+
+def with_track(suite, band: bool):
+    """The toy suite plus a curve ``track`` (the first four scores), with a band and a reference if ``band``."""
+
+    def evaluate(cell):
+        result = dict(suite.evaluate(cell))
+        values = result["score"]
+        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
+            extra = dict(lower=values[:4] - 0.5, upper=values[:4] + 0.5, reference=[0.0, 0.5, 1.0, 0.5]) if band else {}
+            result["track"] = Curve([0.0, 1.0, 2.0, 3.0], values[:4], **extra)
+        return result
+
+    return dataclasses.replace(suite, metrics=(*suite.metrics, TRACK), evaluate=evaluate)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        ({"lower": [0, 1], "upper": [2, 3, 4]}, "lower has shape (2,) but its steps (3,)"),
+        ({"reference": [1, 2, 3, 4]}, "reference has shape (4,) but its steps (3,)"),
+        ({"reference": [[1, 2, 3]]}, "reference has shape (1, 3)"),
+        ({"lower": [0, 3, 2.5], "upper": [2, 2.5, 2]}, "lower > upper at 2 step(s) (first at step 1.0: 3.0 > 2.5)"),
+        ({"lower": [0, NAN, 2], "upper": [2, 3, 4]}, "lower has 1 non-finite value(s) (first at step 1.0)"),
+        ({"lower": [0, 1, 2], "upper": [2, 3, float("inf")]}, "upper has 1 non-finite value(s) (first at step 2.0)"),
+        ({"reference": [NAN, NAN, 0]}, "reference has 2 non-finite value(s) (first at step 0.0)"),
+        ({"upper": [2, 3, 4]}, "has upper but no lower: give both bounds of its band, or neither"),
+        ({"lower": [0, 1, 2]}, "has lower but no upper"),
+        ({"reference": "measured"}, "is str, not a number or array"),
+    ],
+)
+def test_a_curve_band_is_checked(registry, series, message):
+    suite = dataclasses.replace(registry.suites["toy"], metrics=(TRACK,))
+    with pytest.raises(ScoreError) as error:
+        validate(suite, {"track": Curve([0, 1, 2], [1.0, 2.0, 3.0], **series)})
+    assert "'track'" in str(error.value) and message in str(error.value)
+
+
+def test_a_banded_curve_keeps_its_values_unmasked(registry):
+    suite = dataclasses.replace(registry.suites["toy"], metrics=(TRACK,))
+    masked = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    with pytest.raises(ScoreError, match="curve 'track' has a band or reference, so its values cannot be masked"):
+        validate(suite, {"track": Curve([0, 1, 2], masked, reference=[1, 2, 3])})
+    rows = validate(suite, {"track": Curve([0, 1, 2], masked)})  # without one, masked steps are left out
+    assert rows.step.tolist() == [0.0, 2.0] and rows.value.tolist() == [1.0, 3.0]
+
+
+def test_a_band_is_stored_beside_unchanged_values(registry, tmp_path):
+    toy = registry.suites["toy"]
+    stored = {}
+    for band in (False, True):
+        registry.suites["toy"] = with_track(toy, band)
+        run(registry, tmp_path / f"{band}.duckdb", methods=HEALTHY)
+        with Store(tmp_path / f"{band}.duckdb", read_only=True) as store:
+            stored[band] = store.results("toy").drop(columns="run_id")
+    order = ["cell_key", "metric", "row", "step", "sample", "col"]
+    plain, banded = (stored[band].sort_values(order).reset_index(drop=True) for band in (False, True))
+    extra = banded["row"].notna() & (banded["metric"] == "track")
+    assert banded[~extra].reset_index(drop=True).equals(plain), "every value row is stored exactly as without a band"
+    assert plain.loc[plain["metric"] == "track", "row"].isna().all()
+    for _, cell in banded[banded["metric"] == "track"].groupby("cell_key"):
+        series = {code: part.sort_values("step") for code, part in cell.groupby(cell["row"].fillna(0))}
+        assert sorted(series) == [0, *CURVE_SERIES.values()]
+        values = series[0]["value"].to_numpy()
+        for code in CURVE_SERIES.values():
+            assert series[code]["step"].tolist() == [0.0, 1.0, 2.0, 3.0]
+            assert series[code]["sample"].isna().all() and series[code]["col"].isna().all()
+        assert np.allclose(series[CURVE_SERIES["lower"]]["value"], values - 0.5)
+        assert np.allclose(series[CURVE_SERIES["upper"]]["value"], values + 0.5)
+        assert series[CURVE_SERIES["reference"]]["value"].tolist() == [0.0, 0.5, 1.0, 0.5]
 
 
 def test_same_seed_same_numbers_bit_for_bit(registry, tmp_path):

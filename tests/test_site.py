@@ -17,9 +17,11 @@ import pandas as pd
 import pytest
 
 from harness import Curve, Metric, Suite
+from harness import leaderboard as boards
 from harness.cli import main
 from harness.grid import plan_grid
-from harness.publish.charts import stacked_bar_chart
+from harness.publish.charts import band_chart, stacked_bar_chart
+from harness.publish.content import Band, suite_page
 from harness.publish.site import build_site
 from harness.runner import run_cells
 from harness.scores import NO_INDEX, ScoreRows
@@ -193,8 +195,6 @@ def test_curve_metrics_are_drawn_along_their_steps(site):
 
 
 def test_group_shares_are_stacked_bars(site):
-    from harness.publish.content import suite_page
-
     with Store(site.parent / "results.duckdb", read_only=True) as store:
         page = suite_page(store, "toy")
     assert page.groups == {"bucket": list(BUCKETS)}
@@ -221,6 +221,122 @@ def test_stacked_bar_chart_is_deterministic_and_shows_text_literally():
     assert "a $x$" in first and "&lt;b&gt;" in first and "q &amp; r" in first and "<b>" not in first
     full = stacked_bar_chart(args[0], args[1], [[0.25, 0.75], [0.5, 0.5]], args[3])
     assert full.count('<g id="patch_') == first.count('<g id="patch_') + 1, "a None part is left out of its bar"
+
+
+def with_track(suite: Suite, band: bool) -> Suite:
+    """The toy suite plus a curve ``track`` of the first four scores; with a band around it and a reference if
+    ``band``. The toy's noise depends on the seed, so each seed's track differs."""
+
+    def evaluate(cell):
+        result = dict(suite.evaluate(cell))
+        values = result["score"]
+        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
+            extra = dict(lower=values[:4] - 0.5, upper=values[:4] + 0.5, reference=[0.0, 0.5, 1.0, 0.5]) if band else {}
+            result["track"] = Curve([0.0, 1.0, 2.0, 3.0], values[:4], **extra)
+        return result
+
+    track = Metric("track", True, shape="curve", axis="time", meaning="the first four scores, with a band")
+    return dataclasses.replace(suite, metrics=(*suite.metrics, track), evaluate=evaluate)
+
+
+BAND_SEEDS = (3, 1)  # the lowest seed is not the first run
+
+
+@pytest.fixture(scope="module")
+def band_sites(tmp_path_factory) -> dict[bool, Path]:
+    """Two databases and sites of the same cells, whose curve ``track`` has a band and reference (True) or not."""
+    from conftest import FIXTURES
+
+    from harness.plugins import load_registry
+
+    root = tmp_path_factory.mktemp("bands")
+    registry = load_registry([FIXTURES], defaults=False)
+    toy = registry.suites["toy"]
+    sites = {}
+    for band in (False, True):
+        registry.suites["toy"] = with_track(toy, band)
+        with Store(root / f"{band}.duckdb") as store:
+            cells = plan_grid(registry, methods=["good", "fair", "bad", "raises"], seeds=BAND_SEEDS)
+            run_cells(registry, cells, store, show_progress=False)
+        sites[band] = build_site(root / f"{band}.duckdb", root / f"site-{band}").parent
+    return sites
+
+
+def _page(site: Path, band: bool):
+    with Store(site.parent / f"{band}.duckdb", read_only=True) as store:
+        return suite_page(store, "toy"), store.results("toy")
+
+
+def test_a_banded_curve_is_one_panel_per_entry_from_its_lowest_seed(band_sites):
+    page, scores = _page(band_sites[True], True)
+    assert list(page.curves) == ["trace"] and list(page.bands) == ["track"]
+    track = scores[(scores["metric"] == "track") & scores["row"].isna()].sort_values("step")
+    for condition in TASKS:
+        runs = page.bands["track"][condition]
+        assert list(runs) == [row.entry for row in page.rows if row.entry in runs] == ["good", "fair", "bad"]
+        for entry, band in runs.items():
+            cell = track[(track["task"] == condition) & (track["entry"] == entry)]
+            lowest, other = (cell[cell["seed"] == seed]["value"].tolist() for seed in (1, 3))
+            assert band.seed == 1 and band.steps == [0.0, 1.0, 2.0, 3.0]
+            assert band.values == lowest and band.values != other, "the lowest seed's run, not a mean"
+            assert np.allclose(band.lower, np.array(lowest) - 0.5) and np.allclose(band.upper, np.array(lowest) + 0.5)
+            assert band.reference == [0.0, 0.5, 1.0, 0.5]
+    section = _section((band_sites[True] / "suites" / "toy.html").read_text(), "curve-track")
+    assert "track along time" in section and "lowest seed" in section and "not averaged" in " ".join(section.split())
+    assert section.count("<svg") == len(TASKS) and section.count('<g id="axes_') == 3 * len(TASKS)
+    for entry in ("good", "fair", "bad"):
+        assert section.count(f">{entry} · seed 1<") == len(TASKS), "one panel per entry, named with its seed"
+    assert section.count(">reference<") == len(TASKS) and "mean of seeds" not in section
+
+
+def test_plain_curves_boards_and_exports_are_unchanged_by_a_band(band_sites, tmp_path):
+    plain_page, _ = _page(band_sites[False], False)
+    page, _ = _page(band_sites[True], True)
+    assert list(plain_page.curves) == ["trace", "track"] and plain_page.bands == {}
+    plain_html, html = ((band_sites[band] / "suites" / "toy.html").read_text() for band in (False, True))
+    assert _section(html, "curve-trace") == _section(plain_html, "curve-trace")
+    assert "mean of seeds" in _section(plain_html, "curve-track") and "lowest seed" not in plain_html
+    assert page.board.equals(plain_page.board) and page.pairs.equals(plain_page.pairs)
+    tables = []
+    for band in (False, True):
+        db = band_sites[band].parent / f"{band}.duckdb"
+        with Store(db, read_only=True) as store:
+            tables.append(boards.rank_slice(boards.load_slice(store, "toy"), "score").table)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["export", "--db", str(db), "--out", str(tmp_path / f"{band}.parquet")])
+        assert exit_info.value.code == 0
+    assert tables[0].equals(tables[1]), "the leaderboard is the same"
+    plain, banded = (
+        pd.read_parquet(tmp_path / f"{band}.parquet")
+        .drop(columns="run_id")
+        .sort_values(["cell_key", "metric", "row", "step", "sample", "col"])
+        .reset_index(drop=True)
+        for band in (False, True)
+    )
+    coded = banded["row"].notna() & (banded["metric"] == "track")
+    assert banded[~coded].reset_index(drop=True).equals(plain), "the export holds the same values..."
+    assert len(banded[coded]) == 3 * plain["metric"].eq("track").sum(), "... and the band and reference rows"
+
+
+def test_band_chart_is_deterministic_and_shows_text_literally():
+    def run(shift: float, band: bool = True, reference: bool = True) -> Band:
+        values = [shift, shift + 1, shift + 0.5]
+        return Band(
+            0,
+            [0.0, 1.0, 2.0],
+            values,
+            [v - 0.2 for v in values] if band else None,
+            [v + 0.2 for v in values] if band else None,
+            [0.1, 0.9, 0.6] if reference else None,
+        )
+
+    panels = {"a $x$": run(0), "<b>": run(1), "c": run(2, reference=False), "d": run(3, band=False)}
+    first = band_chart(panels, "time $", "y", "track, small")
+    assert first == band_chart(panels, "time $", "y", "track, small") and first.startswith("<svg")
+    assert first.count('<g id="axes_') == 4, "one panel per run; the grid's empty places are not drawn"
+    assert "a $x$" in first and "&lt;b&gt;" in first and "<b>" not in first and "time $" in first
+    assert first.count(">time $<") == 3, "the x axis is labelled under the lowest panel of each column"
+    assert first.count('<g id="FillBetweenPolyCollection_') + first.count('<g id="PolyCollection_') == 3
 
 
 def test_same_results_build_the_same_pages(site, tmp_path):

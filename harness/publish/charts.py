@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+if TYPE_CHECKING:
+    from harness.publish.content import Band
 
 ACCENT = "#3b82f6"
 MUTED = "#8b93a1"
@@ -116,6 +121,41 @@ def curve_chart(
     return _svg(figure, axes)
 
 
+def band_chart(panels: Mapping[str, Band], xlabel: str, ylabel: str, title: str) -> str:
+    """One small panel per run, titled by its key, in the given order (a grid of up to 3 columns, shared axes).
+
+    Each panel shades the band, draws the values as a line and the reference as small black dots.
+    A band belongs to one run, so runs are set side by side rather than averaged or overlaid.
+    """
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, grid = plt.subplots(rows, columns, figsize=(6.4, 1.8 * rows + 0.8), sharex=True, sharey=True, squeeze=False)
+    shown = list(grid.flat)[: len(panels)]
+    legend: dict[str, object] = {}
+    for i, (axes, (label, band)) in enumerate(zip(shown, panels.items(), strict=True)):
+        if band.lower is not None and band.upper is not None:
+            axes.fill_between(band.steps, band.lower, band.upper, color=ACCENT, alpha=0.25, lw=0, label="band")
+        axes.plot(band.steps, band.values, color=ACCENT, linewidth=1.2, label="values")
+        if band.reference is not None:
+            axes.plot(band.steps, band.reference, "o", color="black", ms=1.6, mew=0, label="reference")
+        axes.set_title(_label(label), fontsize=8, color=MUTED)
+        axes.grid(color=MUTED, alpha=0.25)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        if i + columns >= len(panels):  # the lowest panel of its column: a hidden one may be below it
+            axes.tick_params(labelbottom=True)
+            axes.set_xlabel(_label(xlabel))
+        if i % columns == 0:
+            axes.set_ylabel(_label(ylabel))
+        handles, labels = axes.get_legend_handles_labels()
+        legend.update(zip(labels, handles, strict=True))
+    for axes in list(grid.flat)[len(panels) :]:
+        axes.set_visible(False)
+    shown[0].legend(list(legend.values()), list(legend), fontsize=6, frameon=False)
+    figure.suptitle(_label(title), fontsize=9, color=MUTED)
+    return _svg(figure, *shown)
+
+
 def stacked_bar_chart(labels: list[str], parts: list[str], shares: list[list[float | None]], xlabel: str) -> str:
     """One horizontal bar per label (the first at the top), split into ``parts`` in order; a legend names them.
 
@@ -171,9 +211,10 @@ def matrix_chart(matrices: dict[str, np.ndarray], title: str, row_label: str, co
     return svg[svg.index("<svg") :]
 
 
-def _svg(figure, axes) -> str:
+def _svg(figure, *axes) -> str:
     figure.patch.set_alpha(0)
-    axes.patch.set_alpha(0)
+    for one in axes:
+        one.patch.set_alpha(0)
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from harness import leaderboard as boards
+from harness.scores import CURVE_SERIES
 from harness.store import Store
 
 
@@ -58,6 +59,22 @@ class Row:
 
 
 @dataclass
+class Band:
+    """One entry's run of a curve that carries a band or a reference (:data:`CURVE_SERIES`), sorted by step.
+
+    A band describes one run (one seed's test record), so this is the lowest seed's cell, not a
+    mean over seeds; series the cell did not return are None.
+    """
+
+    seed: int
+    steps: list[float]
+    values: list[float]
+    lower: list[float] | None = None
+    upper: list[float] | None = None
+    reference: list[float] | None = None
+
+
+@dataclass
 class SuitePage:
     name: str
     title: str
@@ -76,8 +93,12 @@ class SuitePage:
     cells: pd.DataFrame
     last_run: str
     ranked: boards.RankedSlice  # the primary metric, as the rows are ranked
-    # every curve metric but the phases one, in declaration order: metric -> condition -> entry -> (steps, values)
+    # every curve metric but the phases one and the banded ones, in declaration order:
+    # metric -> condition -> entry -> (steps, values), the mean over seeds
     curves: dict[str, dict[str, dict[str, tuple[list[float], list[float]]]]] = field(default_factory=dict)
+    # every curve metric with a band or reference, in declaration order: metric -> condition -> entry (in
+    # ranking order) -> the lowest seed's run
+    bands: dict[str, dict[str, dict[str, Band]]] = field(default_factory=dict)
     phases: dict[str, dict[str, tuple[list[float], list[float]]]] = field(default_factory=dict)
     phase_metric: str = ""
     groups: dict[str, list[str]] = field(default_factory=dict)  # group -> its metrics, in declaration order
@@ -190,13 +211,18 @@ def suite_page(store: Store, suite: str) -> SuitePage:
     phase_metric = next((m["metric"] for m in metrics if m["phases"]), "")
     matrix_metric = next((m["metric"] for m in metrics if m["shape"] == "matrix"), "")
     folded = part.ranked_by(part.rank_by).scores
-    curves = {m["metric"]: _curves(folded, m["metric"]) for m in metrics if m["shape"] == "curve" and not m["phases"]}
+    rows = _rows(board, part.primary_metric)
+    plain = [m["metric"] for m in metrics if m["shape"] == "curve" and not m["phases"]]
+    banded = set(folded.loc[folded["metric"].isin(plain) & folded["row"].notna(), "metric"])
+    curves = {metric: _curves(folded, metric) for metric in plain if metric not in banded}
+    bands = {metric: _bands(folded, metric, [row.entry for row in rows]) for metric in plain if metric in banded}
     groups: dict[str, list[str]] = {}
     for m in metrics:
         if m["group_name"]:
             groups.setdefault(m["group_name"], []).append(m["metric"])
     return SuitePage(
         curves={metric: by_condition for metric, by_condition in curves.items() if by_condition},
+        bands=bands,
         phases=_curves(folded, phase_metric),
         phase_metric=phase_metric,
         groups=groups,
@@ -213,7 +239,7 @@ def suite_page(store: Store, suite: str) -> SuitePage:
         tasks=json.loads(meta["tasks"]),
         metrics=sorted(metrics, key=lambda m: primary_first.index(m["metric"]) if m["metric"] in rankable else 99),
         conditions=conditions,
-        rows=_rows(board, part.primary_metric),
+        rows=rows,
         board=board,
         pairs=pairs,
         cells=part.cells,
@@ -223,8 +249,8 @@ def suite_page(store: Store, suite: str) -> SuitePage:
 
 
 def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
-    """Per condition, per entry: the curve metric's mean over seeds at each step."""
-    rows = scores[scores["metric"] == metric]
+    """Per condition, per entry: the curve metric's mean over seeds at each step (of its values: row NULL)."""
+    rows = scores[(scores["metric"] == metric) & scores["row"].isna()]
     if rows.empty:
         return {}
     mean = rows.groupby(["task", "entry", "step"], sort=True)["value"].mean().reset_index()
@@ -233,6 +259,28 @@ def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list
             str(entry): (part["step"].tolist(), part["value"].tolist()) for entry, part in by_task.groupby("entry")
         }
         for task, by_task in mean.groupby("task")
+    }
+
+
+def _bands(scores: pd.DataFrame, metric: str, order: list[str]) -> dict[str, dict[str, Band]]:
+    """Per condition, per entry in ``order`` (others after, by name): the lowest seed's run of a banded curve."""
+    rows = scores[scores["metric"] == metric]
+    position = {entry: i for i, entry in enumerate(order)}
+    out: dict[str, dict[str, Band]] = {}
+    for (task, entry), part in rows.groupby(["task", "entry"], sort=True):
+        first = part.sort_values(["seed", "cell_key"]).iloc[0]
+        cell = part[part["cell_key"] == first["cell_key"]].sort_values("step", kind="stable")
+        series = {name: cell.loc[cell["row"] == code, "value"].tolist() for name, code in CURVE_SERIES.items()}
+        values = cell[cell["row"].isna()]
+        out.setdefault(str(task), {})[str(entry)] = Band(
+            int(first["seed"]),
+            values["step"].tolist(),
+            values["value"].tolist(),
+            **{name: found or None for name, found in series.items()},
+        )
+    return {
+        task: dict(sorted(by_entry.items(), key=lambda item: (position.get(item[0], len(position)), item[0])))
+        for task, by_entry in out.items()
     }
 
 

@@ -15,6 +15,7 @@ from harness import leaderboard as boards
 from harness import stats
 from harness.errors import UsageError
 from harness.publish.charts import (
+    band_chart,
     critical_difference_chart,
     curve_chart,
     interval_chart,
@@ -76,6 +77,35 @@ def _group_charts(page: SuitePage, group: str) -> dict[str, str]:
                 list(shares.values()),
                 f"{group}, {condition}: mean over seeds of each share",
             )
+    return charts
+
+
+def _curve_charts(page: SuitePage) -> dict[str, dict[str, str]]:
+    """Per curve metric in declaration order, per condition: lines of the mean over seeds, or, for a curve with a
+    band or reference, one panel per entry (in ranking order) of its lowest seed's run."""
+    charts: dict[str, dict[str, str]] = {}
+    for metric in (m["metric"] for m in page.metrics):
+        if metric in page.curves:
+            charts[metric] = {
+                condition: curve_chart(
+                    series,
+                    page.axis(metric),
+                    metric,
+                    f"{metric}, {condition}, mean of seeds",
+                    *(page.phase_marks(condition) if page.marks_phases(metric) else ()),
+                )
+                for condition, series in page.curves[metric].items()
+            }
+        elif metric in page.bands:
+            charts[metric] = {
+                condition: band_chart(
+                    {f"{entry} · seed {band.seed}": band for entry, band in runs.items()},
+                    page.axis(metric),
+                    metric,
+                    f"{metric}, {condition}, lowest seed of each entry",
+                )
+                for condition, runs in page.bands[metric].items()
+            }
     return charts
 
 
@@ -179,19 +209,6 @@ def _write_site(
 
     render("index.html", "index.html", across=across)
     for page in pages:
-        curves = {
-            metric: {
-                condition: curve_chart(
-                    series,
-                    page.axis(metric),
-                    metric,
-                    f"{metric}, {condition}, mean of seeds",
-                    *(page.phase_marks(condition) if page.marks_phases(metric) else ()),
-                )
-                for condition, series in by_condition.items()
-            }
-            for metric, by_condition in page.curves.items()
-        }
         groups = {group: _group_charts(page, group) for group in page.groups}
         matrices = {
             condition: matrix_chart(entries, f"{page.matrix_metric}, {condition}, mean of seeds", "rows", "columns")
@@ -203,7 +220,7 @@ def _write_site(
             page=page,
             chart=_chart(page),
             critical_difference=_critical_difference(page),
-            curves=curves,
+            curves=_curve_charts(page),
             groups={group: charts for group, charts in groups.items() if charts},
             matrices=matrices,
         )
