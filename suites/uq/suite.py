@@ -137,6 +137,15 @@ METRICS = (
         axis="steps into the free run",
     ),
     Metric(
+        "trajectory",
+        True,
+        "units of y",
+        "The first test record in free run: the point prediction, its 0.95 interval as the band, and the "
+        "measured output as the reference.",
+        shape="curve",
+        axis="time step",
+    ),
+    Metric(
         "calibration",
         True,
         "fraction",
@@ -212,6 +221,14 @@ def _free_run_scores(records: list, predictions: list[Prediction], lag: int) -> 
     horizons = [metrics.coverage_by_horizon(r.y, p.lower[at], p.upper[at], lag) for r, p in pairs]
     starts = [float(s) - lag for s in horizons[0][0]]
     result["coverage-by-horizon"] = Curve(starts, [float(c) for c in np.mean([h[1] for h in horizons], axis=0)])
+    first = predictions[0]
+    result["trajectory"] = Curve(
+        list(range(lag, len(first.point))),
+        first.point[lag:].tolist(),
+        lower=first.lower[at, lag:].tolist(),
+        upper=first.upper[at, lag:].tolist(),
+        reference=records[0].y[lag:].tolist(),
+    )
     result["calibration"] = Curve(list(LEVELS), [float(c) for c in metrics.calibration_curve(y, lower, upper, LEVELS)])
     return result
 
