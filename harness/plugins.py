@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.transformers_vlm",
     "suites.uq",
     "plugins.uq_methods",
+    "plugins.uq_odes",
 )
 
 ENTRY_POINT_GROUP = "reliabench"
