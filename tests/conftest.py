@@ -6,12 +6,16 @@ empty, so only the defaults and what a test registers itself are loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from harness import Curve, Metric, Suite
 
 FIXTURES = Path(__file__).parent / "plugin_fixtures"
 os.environ["RELIABENCH_PLUGINS"] = ""
@@ -87,3 +91,21 @@ def explained_inputs(arch: str, n: int):
     with torch.no_grad():
         target = model(x).argmax(dim=1)
     return model, x, target, data
+
+
+TRACK = Metric("track", True, shape="curve", axis="time", meaning="the first four scores, with a band")
+
+
+def with_track(suite: Suite, band: bool) -> Suite:
+    """The toy suite plus a curve ``track`` of the first four scores; with a band around it and a reference if
+    ``band``. The toy's noise depends on the seed, so each seed's track differs."""
+
+    def evaluate(cell):
+        result = dict(suite.evaluate(cell))
+        values = result["score"]
+        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
+            extra = dict(lower=values[:4] - 0.5, upper=values[:4] + 0.5, reference=[0.0, 0.5, 1.0, 0.5]) if band else {}
+            result["track"] = Curve([0.0, 1.0, 2.0, 3.0], values[:4], **extra)
+        return result
+
+    return dataclasses.replace(suite, metrics=(*suite.metrics, TRACK), evaluate=evaluate)

@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FIXTURES, reliabench_exe
+from conftest import FIXTURES, TRACK, reliabench_exe, with_track
 
 from harness.errors import UsageError
 from harness.grid import parse_seeds, plan_grid
@@ -110,23 +110,6 @@ def test_stored_scores_keep_every_shape(registry, db):
     matrix = by_metric["matrix"]
     assert len(matrix) == 6 and (matrix["row"] >= matrix["col"]).all(), "the masked upper triangle is not stored"
     assert by_metric["total"]["value"].iloc[0] == pytest.approx(by_metric["score"]["value"].sum())
-
-
-TRACK = Metric("track", True, shape="curve", axis="time")
-
-
-def with_track(suite, band: bool):
-    """The toy suite plus a curve ``track`` (the first four scores), with a band and a reference if ``band``."""
-
-    def evaluate(cell):
-        result = dict(suite.evaluate(cell))
-        values = result["score"]
-        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
-            extra = dict(lower=values[:4] - 0.5, upper=values[:4] + 0.5, reference=[0.0, 0.5, 1.0, 0.5]) if band else {}
-            result["track"] = Curve([0.0, 1.0, 2.0, 3.0], values[:4], **extra)
-        return result
-
-    return dataclasses.replace(suite, metrics=(*suite.metrics, TRACK), evaluate=evaluate)
 
 
 NAN = float("nan")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import with_track
 
 from harness import Curve, Metric, Suite
 from harness import leaderboard as boards
@@ -221,22 +222,6 @@ def test_stacked_bar_chart_is_deterministic_and_shows_text_literally():
     assert "a $x$" in first and "&lt;b&gt;" in first and "q &amp; r" in first and "<b>" not in first
     full = stacked_bar_chart(args[0], args[1], [[0.25, 0.75], [0.5, 0.5]], args[3])
     assert full.count('<g id="patch_') == first.count('<g id="patch_') + 1, "a None part is left out of its bar"
-
-
-def with_track(suite: Suite, band: bool) -> Suite:
-    """The toy suite plus a curve ``track`` of the first four scores; with a band around it and a reference if
-    ``band``. The toy's noise depends on the seed, so each seed's track differs."""
-
-    def evaluate(cell):
-        result = dict(suite.evaluate(cell))
-        values = result["score"]
-        if isinstance(values, np.ndarray) and values.ndim == 1 and np.isfinite(values).all():
-            extra = dict(lower=values[:4] - 0.5, upper=values[:4] + 0.5, reference=[0.0, 0.5, 1.0, 0.5]) if band else {}
-            result["track"] = Curve([0.0, 1.0, 2.0, 3.0], values[:4], **extra)
-        return result
-
-    track = Metric("track", True, shape="curve", axis="time", meaning="the first four scores, with a band")
-    return dataclasses.replace(suite, metrics=(*suite.metrics, track), evaluate=evaluate)
 
 
 BAND_SEEDS = (3, 1)  # the lowest seed is not the first run

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import cli_runner
 
 from harness.store import Store
 from suites.uq import suite, systems
-from tests.conftest import cli_runner
 
 PLUGIN = '''
 import numpy as np
