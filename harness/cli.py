@@ -104,8 +104,11 @@ def _registry(ctx: click.Context) -> Registry:
     return obj["registry"]
 
 
-def _names(text: str | None) -> list[str] | None:
-    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+def _names(values: str | Sequence[str] | None) -> list[str] | None:
+    """Names from comma-separated and repeated options alike (``--task a,b --task c``); None for none."""
+    texts = [values] if isinstance(values, str) else list(values or ())
+    names = [n.strip() for text in texts for n in text.split(",") if n.strip()]
+    return names or None
 
 
 db_option = click.option(
@@ -264,10 +267,10 @@ def methods(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--suite", help="Comma-separated suites to run (default: all).")
-@click.option("--task", help="Comma-separated tasks (default: all of the chosen suites).")
-@click.option("--model", help="Comma-separated models (default: all the suites accept).")
-@click.option("--method", help="Comma-separated methods (default: all the suites accept).")
+@click.option("--suite", multiple=True, help="Comma-separated or repeated suites to run (default: all).")
+@click.option("--task", multiple=True, help="Comma-separated or repeated tasks (default: all of the chosen suites).")
+@click.option("--model", multiple=True, help="Comma-separated or repeated models (default: all the suites accept).")
+@click.option("--method", multiple=True, help="Comma-separated or repeated methods (default: all the suites accept).")
 @click.option("--seeds", help="Seeds to run, e.g. 0,1,2 or 0-4 (default: the profile's).")
 @click.option(
     "--profile",

@@ -41,7 +41,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.transformers_vlm",
     "suites.uq",
     "plugins.uq_methods",
-    "plugins.uq_odes",
+    "plugins.uq_neural_ode",
+    "plugins.uq_fuzzy_ode",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

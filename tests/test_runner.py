@@ -401,3 +401,14 @@ def test_sigkill_at_any_point_resumes_to_the_uninterrupted_database(
     reference_cells, reference_scores = uninterrupted
     assert cells.equals(reference_cells), "the same cells, each once, all ok"
     assert scores.equals(reference_scores), "the same values, bit for bit, none twice"
+
+
+def test_names_may_be_comma_separated_or_repeated(cli_run):
+    """``--task a --task b`` means both tasks, as ``--task a,b`` does (click would otherwise keep only the last)."""
+    code, repeated = cli_run(
+        "run", "--suite", "toy", "--task", "small", "--task", "tiny-data", "--seeds", "0", "--dry-run"
+    )
+    assert code == 0, repeated
+    code, joined = cli_run("run", "--suite", "toy", "--task", "small,tiny-data", "--seeds", "0", "--dry-run")
+    assert code == 0 and repeated == joined
+    assert "small" in repeated and "tiny-data" in repeated
