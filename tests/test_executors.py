@@ -14,11 +14,12 @@ from harness.store import Store
 
 HEALTHY = ["good", "fair", "bad"]
 FAULTS = ["raises", "nan", "wrong-shape", "hangs", "segfaults", "exits", "hogs"]
+TIMEOUT = 10  # seconds: what the hanging cell waits; healthy cells must start well within it on a loaded machine
 EXPECTED = {
     "raises": ("error", "ValueError: boom"),
     "nan": ("error", "non-finite"),
     "wrong-shape": ("error", "declared sample (1-D) but the cell returned shape (2, 8)"),
-    "hangs": ("timeout", "no result within the 4 s timeout"),
+    "hangs": ("timeout", f"no result within the {TIMEOUT} s timeout"),
     "segfaults": ("error", "killed by SIGSEGV"),
     "exits": ("error", "exited with code 3"),
     "hogs": ("error", "over the cell memory limit of 1 GiB"),
@@ -37,7 +38,7 @@ def _run(cli_run, executor, *extra):
         "--method",
         ",".join(HEALTHY + FAULTS),
         "--timeout",
-        "4",
+        str(TIMEOUT),
         "--max-memory",
         "1G",
         "--workers",
