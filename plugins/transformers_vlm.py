@@ -45,6 +45,7 @@ ENV_FORMAT = f"{ENV}=name=path[,name=path...], e.g. {ENV}=llava=/models/llava-1.
 ADAPTER_VERSION = "1"  # enters every model's version: bump it when prompts or scoring change
 MISSING_TRANSFORMERS = "ranking a Hugging Face VLM needs the transformers package: pip install transformers"
 HASHED_WHOLE = 64 * 2**20  # files up to this size (configs, tokenizers, templates) are hashed by content
+SAMPLED = 2**20  # of a larger file, its first and last MiB are hashed
 HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 PLAIN_IMAGE_TOKEN = "<image>"
 # An option's tokens are decided by the prompt's last BOUNDARY characters (tokenisers merge only locally):
@@ -285,7 +286,8 @@ def resolve_source(source: str | Path, revision: str | None = None) -> Path:
 
 
 def weights_version(folder: Path) -> str:
-    """A short hash naming these weights: small files by content, large ones (weights) by name and size.
+    """A short hash naming these weights: small files by content, large ones (weights) by name, size, and their
+    first and last MiB (the safetensors header and real weight values, so two fine-tunes of one base differ).
 
     Inside a Hugging Face cache the snapshot's commit leads the version; the adapter's
     version enters too, since changing how options are scored changes the results.
@@ -296,6 +298,11 @@ def weights_version(folder: Path) -> str:
         digest.update(f"{path.name} {size}\n".encode())
         if size <= HASHED_WHOLE:
             digest.update(path.read_bytes())
+        else:
+            with path.open("rb") as handle:
+                digest.update(handle.read(SAMPLED))
+                handle.seek(size - SAMPLED)
+                digest.update(handle.read(SAMPLED))
     commit = f"{folder.name[:12]}-" if folder.parent.name == "snapshots" else ""
     return commit + digest.hexdigest()[:16]
 

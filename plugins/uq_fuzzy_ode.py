@@ -73,6 +73,8 @@ from suites.uq.shooting import (
 
 _FLOOR = -300.0  # log-grade floor: memberships stay ≥ e^-300 > 0, so every KM denominator is positive
 
+VERSION = 1  # of this module's code: bump it when a change alters the fits (it keys the cache and the version)
+
 
 def karnik_mendel_sorted(
     lower: torch.Tensor, upper: torch.Tensor, w: torch.Tensor
@@ -193,7 +195,7 @@ class Type2FuzzyODE:
 
     def fit(self, system: SystemInfo, train: Record, validation: Record, seed: int) -> FuzzyODEModel:
         return fit_cached(
-            "uq-type2-fuzzy-ode", self, system, train, validation, seed,
+            "uq-type2-fuzzy-ode", VERSION, self, system, train, validation, seed,
             lambda: self._fit(system, train, validation, seed),
             lambda state: FuzzyODEModel.from_state(self, state),
         )  # fmt: skip
@@ -424,4 +426,5 @@ METHODS: dict[str, tuple[Any, str]] = {
 @hookimpl
 def register_methods(register):
     for name, (settings, description) in METHODS.items():
-        register(MethodSpec(name, UQMethod, settings_version(settings), lambda s=settings: s, description=description))
+        version = settings_version(settings, major=VERSION)
+        register(MethodSpec(name, UQMethod, version, lambda s=settings: s, description=description))

@@ -35,6 +35,7 @@ from suites.sycophancy.contract import CANT_TELL, PUSHBACK, VLM, Answers, Query,
 WORD = re.compile(r"[a-z0-9']+|[?.,]")
 ROLES = {"user": "<user>", "assistant": "<assistant>"}
 TRAIN_WORLD = 1_000_003  # training questions come from world seeds far from every test seed
+MAJOR = 2  # bumped when the architecture changes results (2: padding no longer enters the mean text state)
 
 
 def words(text: str) -> list[str]:
@@ -91,7 +92,8 @@ class SmallVLM(nn.Module):
         """Option logits (n, k) and the hidden states per layer, input to output."""
         states, _ = self.text(self.embedding(tokens))
         last = states[torch.arange(len(tokens)), lengths - 1]
-        text = torch.cat([last, states.sum(dim=1) / lengths.unsqueeze(1)], dim=1)  # the dialogue's end, and all of it
+        real = (torch.arange(states.shape[1]) < lengths.unsqueeze(1)).unsqueeze(2)  # padding must not count
+        text = torch.cat([last, (states * real).sum(dim=1) / lengths.unsqueeze(1)], dim=1)  # the end, and all of it
         if self.sees:
             half = images.shape[-1] // 2
             quadrants = images.unfold(2, half, half).unfold(3, half, half).permute(0, 2, 3, 1, 4, 5)
@@ -217,9 +219,15 @@ def train(recipe: Recipe, seed: int) -> tuple[SmallVLM, dict[str, Any]]:
     return net, {"examples": len(labels), "train_seconds": round(time.perf_counter() - start, 3)}
 
 
+@functools.cache
+def world_fingerprint() -> str:
+    """Every task's data fingerprint: training draws questions of all of them, and the vocabulary too."""
+    return "-".join(world.fingerprint(task) for task in world.TASKS)
+
+
 def trained(recipe: Recipe, seed: int) -> VLM:
     """The model of ``recipe`` for ``seed``: from the cache, or trained now and cached."""
-    key = {"recipe": asdict(recipe), "seed": seed, "torch": torch.__version__, "world": world.fingerprint("colour")}
+    key = {"recipe": asdict(recipe), "seed": seed, "torch": torch.__version__, "world": world_fingerprint()}
 
     def load(path: Path) -> SmallVLM:
         net = SmallVLM(recipe.sees)
@@ -250,4 +258,5 @@ MODELS = {
 @hookimpl
 def register_models(register):
     for name, (recipe, description) in MODELS.items():
-        register(ModelSpec(name, VLM, settings_version(recipe), functools.partial(trained, recipe), description))
+        version = settings_version(recipe, major=MAJOR)
+        register(ModelSpec(name, VLM, version, functools.partial(trained, recipe), description))

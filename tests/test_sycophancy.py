@@ -487,3 +487,58 @@ def test_colour_bias_paints_shapes_their_usual_colour():
     usual = np.mean([q.scene[0].colour == world.usual_colour(q.scene[0].shape) for q in items])
     expected = 0.8 + 0.2 / len(world.COLOURS)
     assert abs(usual - expected) <= MC_SES * np.sqrt(expected * (1 - expected) / n), usual
+
+
+# ---------------------------------------------------------------- edge cases found in review
+
+
+class AlwaysRefuses:
+    """Answers "can't tell" to everything: never right on a content question."""
+
+    def answer(self, queries, hidden=False):
+        n, k = len(queries), len(queries[0].options)
+        p = np.full((n, k), 1e-3)
+        p[:, -1] = 1 - 1e-3 * (k - 1)
+        return Answers(p, (np.ones((n, 3)),) if hidden else None)
+
+
+class ChangingLayers(ImageOnly):
+    """Hidden states whose second layer's width depends on the call: probes cannot compare them."""
+
+    calls = 0
+
+    def answer(self, queries, hidden=False):
+        answers = super().answer(queries, hidden)
+        if answers.hidden is None:
+            return answers
+        ChangingLayers.calls += 1
+        first, second = answers.hidden
+        return Answers(answers.probabilities, (first, second[:, : 5 + ChangingLayers.calls % 2]))
+
+
+def test_a_model_never_right_first_has_no_regressive_flip_but_keeps_its_other_scores():
+    result = evaluate(fake_cell("colour", AlwaysRefuses()))
+    assert "regressive-flip" not in result
+    assert (result["accuracy"] == 0).all() and (result["robust-refusal"] == 1).all()
+    validate(SUITE, result)  # everything else is stored
+
+
+def test_hidden_states_that_change_layers_fail_with_a_named_reason():
+    with pytest.raises(dialogue.ModelOutputError, match="layers differ between calls"):
+        evaluate(fake_cell("colour", ChangingLayers()))
+
+
+def test_a_built_in_model_answers_the_same_whatever_else_is_in_its_batch():
+    from plugins.vlms import SmallVLM, TrainedVLM
+
+    torch.manual_seed(0)
+    model = TrainedVLM(SmallVLM(sees=True), {})
+    table = world.dataset("colour", 2, 0)[:]
+    question, options = table["question"][0], tuple(table["options"][0])
+    short = dialogue.Query(table["image"][0], dialogue.neutral(question), options)
+    long = dialogue.Query(table["image"][1], dialogue.pushback(question, [CANT_TELL, CANT_TELL]), options)
+    alone = model.answer([short], hidden=True)
+    together = model.answer([short, long], hidden=True)
+    np.testing.assert_allclose(together.probabilities[0], alone.probabilities[0], rtol=0, atol=1e-6)
+    for a, b in zip(alone.hidden, together.hidden, strict=True):
+        np.testing.assert_allclose(b[0], a[0], rtol=0, atol=1e-6)

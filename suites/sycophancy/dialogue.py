@@ -101,3 +101,13 @@ def _hidden(answers: Answers, asked: bool) -> tuple[np.ndarray, ...] | None:
             raise ModelOutputError(f"answer() returned NaN or infinite hidden states in layer {i}")
         layers.append(states)
     return tuple(layers) or None
+
+
+def check_same_layers(hidden: Sequence[tuple[np.ndarray, ...]]) -> None:
+    """Every condition's hidden states must have the same layers and widths, or probes cannot compare them."""
+    shapes = [tuple(layer.shape[1] for layer in states) for states in hidden]
+    if len(set(shapes)) > 1:
+        raise ModelOutputError(
+            f"answer() returned hidden states whose layers differ between calls (widths per layer: "
+            f"{' vs '.join(str(list(s)) for s in dict.fromkeys(shapes))}); return the same layers every time"
+        )

@@ -205,13 +205,15 @@ def train_windows(net: torch.nn.Module, settings: Any, generator: torch.Generato
     return {"iterations": step, "best_iteration": best_step, "validation_loss": best}
 
 
-def fit_cached(namespace: str, settings: Any, system: SystemInfo, train: Record, validation: Record, seed: int,
-               build: Callable[[], Any], rebuild: Callable[[dict], Any]) -> Any:  # fmt: skip
-    """The fitted model of this recipe (settings, system, data fingerprint, seed, torch) from the cache, or built.
+def fit_cached(namespace: str, version: int, settings: Any, system: SystemInfo, train: Record, validation: Record,
+               seed: int, build: Callable[[], Any], rebuild: Callable[[dict], Any]) -> Any:  # fmt: skip
+    """The fitted model of this recipe (code version, settings, system, data fingerprint, seed, torch) from the
+    cache, or built. ``version`` is the method's code version: bump it when its code changes its fits.
 
     The model has ``info`` (a dict of numbers) and ``state()`` (what ``torch.save`` stores); ``rebuild(state)``
     makes the model again from it."""
     recipe = {
+        "version": version,
         "settings": repr(settings),
         "system": [system.name, float(system.dt), int(system.lag)],
         "data": fingerprint(*(np.asarray(a, dtype=np.float64) for a in (train.u, train.y, validation.u, validation.y))),
