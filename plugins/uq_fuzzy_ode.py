@@ -46,7 +46,6 @@ also says how free runs are clamped and what the conformal quantile does and doe
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -68,6 +67,7 @@ from suites.uq.shooting import (
     held_inputs,
     interval_prediction,
     train_windows,
+    validation_windows,
     window_targets,
 )
 
@@ -201,7 +201,6 @@ class Type2FuzzyODE:
         )  # fmt: skip
 
     def _fit(self, system: SystemInfo, train: Record, validation: Record, seed: int) -> FuzzyODEModel:
-        start_time = time.perf_counter()
         lag = max(1, int(system.lag))
         ny, nu = max(1, min(self.output_lags, lag)), max(1, min(self.input_lags, lag))
         scaling = Scaling.of(train)
@@ -213,9 +212,7 @@ class Type2FuzzyODE:
         model.initialize(z, increments, generator)
         first = model.first
         horizon = max(1, min(self.horizon, len(y_fit) - first))
-        val_horizon = max(1, min(self.validation_horizon, len(y_val) - first))
-        val_starts = np.arange(first, len(y_val) - val_horizon + 1, max(1, val_horizon // 2))
-        val_target = torch.tensor(window_targets(y_val, val_starts, val_horizon)[0])
+        val_starts, val_horizon, val_target = validation_windows(y_val, first, self.validation_horizon)
         alpha = 1 - self.target
 
         def batch_loss(starts):
@@ -234,7 +231,7 @@ class Type2FuzzyODE:
         info = train_windows(model.net, self, generator, batch_loss, validation_loss, first, len(y_fit) - horizon + 1)
         freeze(model.net)
         model.calibrate(validation)
-        model.info = {**info, "train_seconds": round(time.perf_counter() - start_time, 3)}
+        model.info = info
         return model
 
 

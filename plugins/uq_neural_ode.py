@@ -30,7 +30,6 @@ also says how free runs are clamped and what the conformal quantile does and doe
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -54,6 +53,7 @@ from suites.uq.shooting import (
     interval_prediction,
     measured_history,
     train_windows,
+    validation_windows,
     window_targets,
 )
 
@@ -151,7 +151,6 @@ class NeuralODE:
         )  # fmt: skip
 
     def _fit(self, system: SystemInfo, train: Record, validation: Record, seed: int) -> NeuralODEModel:
-        start_time = time.perf_counter()
         lag = max(1, int(system.lag))
         taps = max(1, min(self.input_taps, lag))
         scaling = Scaling.of(train)
@@ -162,9 +161,7 @@ class NeuralODE:
         u_fit, y_fit = scaling.u(train.u), scaling.y(train.y)
         u_val, y_val = scaling.u(validation.u), scaling.y(validation.y)
         horizon = max(1, min(self.horizon, len(y_fit) - lag))
-        val_horizon = max(1, min(self.validation_horizon, len(y_val) - lag))
-        val_starts = np.arange(lag, len(y_val) - val_horizon + 1, max(1, val_horizon // 2))
-        val_target = torch.tensor(window_targets(y_val, val_starts, val_horizon)[0])
+        val_starts, val_horizon, val_target = validation_windows(y_val, lag, self.validation_horizon)
 
         def batch_loss(starts):
             target = torch.tensor(window_targets(y_fit, starts, horizon)[0])
@@ -177,7 +174,7 @@ class NeuralODE:
         info = train_windows(net, self, generator, batch_loss, validation_loss, lag, len(y_fit) - horizon + 1)
         freeze(net)
         model.calibrate(validation)
-        model.info = {**info, "train_seconds": round(time.perf_counter() - start_time, 3)}
+        model.info = info
         return model
 
 

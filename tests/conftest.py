@@ -109,3 +109,14 @@ def with_track(suite: Suite, band: bool) -> Suite:
         return result
 
     return dataclasses.replace(suite, metrics=(*suite.metrics, TRACK), evaluate=evaluate)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread, as in a cell: small models on several threads crawl on a busy two-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -375,15 +375,6 @@ def test_pre_specified_pair_differs_significantly(quick, metric, better, worse):
     assert pvalue[0, 1] < 0.05, measured
 
 
-@pytest.fixture
-def one_thread():
-    """As in a cell."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_a_cell_gives_bit_identical_scores_run_again_and_as_stored(quick, one_thread):
     registry = load_registry()
     (cell,) = plan_grid(registry, ["sycophancy"], ["pope-random"], ["grounded"], seeds=[1])

@@ -26,6 +26,8 @@ from harness.store import Store
 from suites.sycophancy.contract import CANT_TELL, PUSHBACK, VLM, Query, Turn
 from suites.sycophancy.suite import SUITE
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # as in a cell
+
 OPTIONS = ("red", "green", "blue", "yellow", CANT_TELL)
 CHATML = (  # the reply follows "<|im_start|>assistant\n" directly, and each turn ends with a marker
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' }}"
@@ -41,15 +43,6 @@ def _offline(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """As in a cell: tiny models on several threads crawl when the machine is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,8 @@ from plugins import uq_methods
 from suites.uq import narx
 from suites.uq.contract import IntervalModel, Prediction, Record, SystemInfo, UQMethod
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # as in a cell
+
 INFO = SystemInfo(name="synthetic-arx", dt=1.0, lag=2)
 LEVELS = (0.95, 0.5, 0.99, 0.1, 0.8, 0.9)  # deliberately unsorted: bounds follow the requested order
 NETS = [name for name in uq_methods.METHODS if name != "oracle"]  # the oracle needs a simulated system
@@ -40,15 +42,6 @@ def arx(length: int, seed: int, realization: int, noise: float | np.ndarray = 0.
     for t in range(2, length):
         y[t] = 1.5 * y[t - 1] - 0.7 * y[t - 2] + 0.5 * u[t - 1] + e[t]
     return Record(u=u, y=y, dt=1.0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread, as in a cell (and as fast on two cores shared with other work)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

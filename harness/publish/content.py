@@ -165,7 +165,7 @@ class SuitePage:
         return sum(r.rank is not None for r in self.rows)
 
     def primary(self) -> dict[str, Any]:
-        return next(m for m in self.metrics if m["metric"] == self.primary_metric)
+        return self.metric(self.primary_metric)
 
 
 def _int(value: Any) -> int | None:

@@ -123,6 +123,14 @@ def window_targets(y: np.ndarray, starts: np.ndarray, horizon: int) -> tuple[np.
     return y[np.minimum(index, len(y) - 1)], index < len(y)
 
 
+def validation_windows(y: np.ndarray, first: int, horizon: int) -> tuple[np.ndarray, int, torch.Tensor]:
+    """Half-overlapping windows of the validation record that early stopping simulates: their starts, their
+    length (``horizon``, shortened to fit the record) and the measured outputs over them."""
+    horizon = max(1, min(horizon, len(y) - first))
+    starts = np.arange(first, len(y) - horizon + 1, max(1, horizon // 2))
+    return starts, horizon, torch.tensor(window_targets(y, starts, horizon)[0])
+
+
 # ---------------------------------------------------------------------------------------------- free-run calibration
 
 
