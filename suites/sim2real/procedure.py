@@ -86,6 +86,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import rel_entr
 
+from harness.divergences import kl_divergence
+
 DEFAULT_GAMMA = 0.5
 DEFAULT_ALPHAS = (0.5, 0.9, 0.95)
 BISECTION_STEPS = 100  # halvings of each bracket: far below float64 resolution of the root
@@ -164,12 +166,6 @@ def _scores(values: ArrayLike, name: str) -> np.ndarray:
 
 
 # --- divergences -------------------------------------------------------------------------------------------------
-
-
-def kl_divergence(p: ArrayLike, q: ArrayLike) -> np.ndarray:
-    """KL(p‖q) = Σ_i p_i log(p_i / q_i) over the last axis (0 log 0 = 0; +∞ when some q_i = 0 < p_i)."""
-    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
-    return rel_entr(p, q).sum(-1)
 
 
 def total_variation(p: ArrayLike, q: ArrayLike) -> np.ndarray:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness import divergences
+
 KL_FLOOR = 1e-12  # q is floored here, so a model certain of another answer gets a large but finite KL
 PROBE_FOLDS = 5
 RIDGE = 1.0
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Row-wise KL(p ‖ q) in nats, with 0·log(0/q) = 0."""
-    q = np.maximum(q, KL_FLOOR)
-    terms = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
-    return terms.sum(axis=1)
+    """Row-wise KL(p ‖ max(q, KL_FLOOR)) in nats, with 0·log(0/q) = 0."""
+    return divergences.kl_divergence(p, np.maximum(q, KL_FLOOR))
 
 
 def flipped(before: np.ndarray, after: np.ndarray) -> np.ndarray:
