@@ -43,6 +43,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.uq_methods",
     "plugins.uq_neural_ode",
     "plugins.uq_fuzzy_ode",
+    "suites.sim2real",
+    "plugins.simulators",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

@@ -2,7 +2,7 @@
 
 A *scenario* is a group of real units (survey respondents, school districts) described by covariates;
 its real outcomes are samples from the unknown real distribution p_j that a simulator tries to
-reproduce with ``sample(scenario, k, seed)``. A task (:class:`ScenarioSet`) fixes the outcome kind,
+reproduce with ``sample(scenarios, k, seed)``. A task (:class:`ScenarioSet`) fixes the outcome kind,
 the scenarios and their split. Everything is built offline from files that installed packages ship,
 deterministically, once per process (:func:`load` is cached).
 
@@ -47,12 +47,15 @@ when it spans every band. So every scenario has n ≥ ``MIN_GROUP``.
 A scenario's ``covariates`` are its band labels; its ``features`` are the group means of the units' raw
 covariate values (``ScenarioSet.feature_names``), the numeric description that simulators condition on.
 
-Split
------
+Split and folds
+---------------
 ``held_out`` are the scenarios at the first round(0.3·m) positions of
-``numpy.random.default_rng(SPLIT_SEED).permutation(m)`` (sorted), ``calibration`` the rest: simulators
-may be fit or tuned on the calibration scenarios' real outcomes; held-out scenarios are for evaluation.
-Tasks with the same number of scenarios have the same split.
+``numpy.random.default_rng(SPLIT_SEED).permutation(m)`` (sorted), ``calibration`` the rest: the quantile
+curve is built on the calibration scenarios and checked on the held-out ones. Simulators that learn
+from data are cross-fitted: :func:`folds` deals the scenarios into ``FOLDS`` = 5 folds, and a scenario
+is simulated by a simulator fitted on the other folds' real outcomes only. Every scenario is then
+simulated by a simulator that never saw it, and calibration and held-out scenarios stay exchangeable.
+Tasks with the same number of scenarios have the same split and folds.
 
 Fingerprint
 -----------
@@ -84,6 +87,20 @@ KINDS: tuple[str, ...] = ("categorical", "binary", "bounded")
 MIN_GROUP = 15
 SPLIT_SEED = 0
 HELD_OUT_FRACTION = 0.3
+FOLDS = 5
+
+
+DESCRIPTIONS = {  # fixed text, so that listing the tasks reads no data
+    "anes96-party": "ANES 1996 party identification (7 points) by age × education × income group",
+    "anes96-vote": "ANES 1996 expected vote (Clinton 0 / Dole 1) by age × education × income group",
+    "fair-marriage": "Fair's 1974 survey of married women: marriage rating on the 1-5 scale, "
+    "by age × religiousness × education",
+    "star98-math": "California school districts 1998: share of students above the national maths median, "
+    "by % low-income × % Hispanic students",
+    "synthetic-categorical": "generated: categorical outcomes from a known multinomial-logistic law of the "
+    "covariates (a new world per seed)",
+    "synthetic-bounded": "generated: Beta outcomes with known means, logistic in the covariates (a new world per seed)",
+}
 
 
 def _frozen(array, dtype) -> np.ndarray:
@@ -93,23 +110,36 @@ def _frozen(array, dtype) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Scenario:
-    """One scenario: a group of real units and their outcomes.
+class ScenarioInfo:
+    """What a simulator is told about a scenario it must simulate: never its real outcomes.
 
-    ``outcomes`` are int64 codes 0..d-1 (categorical, binary) or float64 values in the task's bounds
-    (bounded); read-only. ``covariates`` are readable band labels, ``features`` the numeric description
-    (float64, ordered as the task's ``feature_names``). Compared by identity.
+    ``covariates`` are readable band labels, ``features`` the numeric description (float64, ordered as
+    the task's ``feature_names``). Compared by identity.
     """
 
     index: int
     name: str
     covariates: Mapping[str, str]
     features: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Scenario(ScenarioInfo):
+    """One scenario: a group of real units and their outcomes.
+
+    ``outcomes`` are int64 codes 0..d-1 (categorical, binary) or float64 values in the task's bounds
+    (bounded); read-only.
+    """
+
     outcomes: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.outcomes)
+
+    def info(self) -> ScenarioInfo:
+        """The scenario without its outcomes, as simulators receive it."""
+        return ScenarioInfo(self.index, self.name, self.covariates, self.features)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -163,6 +193,7 @@ class ScenarioSet:
     labels: tuple[str, ...] = ()  # categorical / binary: the d cells' labels, in code order
     bounds: tuple[float, float] | None = None  # bounded: [a, b]; binary: (0, 1)
     dropped: int = 0  # real units in strata too small to form a scenario
+    ordinal: bool = False  # categorical: the cells are ordered (codes are positions on a scale)
     truth: Truth | None = None  # synthetic tasks only
     fingerprint: str = dataclasses.field(init=False)
 
@@ -316,6 +347,7 @@ def grouped_set(
     labels: tuple[str, ...] = (),
     bounds: tuple[float, float] | None = None,
     aliases: Mapping[str, str] | None = None,
+    ordinal: bool = False,
 ) -> ScenarioSet:
     """A task from a table of units: ``outcome`` per row, scenarios by :func:`group_units` on ``bands``.
 
@@ -350,6 +382,7 @@ def grouped_set(
         labels=labels,
         bounds=bounds,
         dropped=dropped,
+        ordinal=ordinal,
     )
 
 
@@ -387,12 +420,13 @@ def anes96_party(frame: pd.DataFrame | None = None) -> ScenarioSet:
     frame = raw_frame("anes96") if frame is None else frame
     return grouped_set(
         "anes96-party",
-        "ANES 1996 party identification (7 points) by age × education × income group",
+        DESCRIPTIONS["anes96-party"],
         frame,
         ANES_BANDS,
         frame["PID"].to_numpy(),
         "categorical",
         labels=PID_LABELS,
+        ordinal=True,
     )
 
 
@@ -401,7 +435,7 @@ def anes96_vote(frame: pd.DataFrame | None = None) -> ScenarioSet:
     frame = raw_frame("anes96") if frame is None else frame
     return grouped_set(
         "anes96-vote",
-        "ANES 1996 expected vote (Clinton 0 / Dole 1) by age × education × income group",
+        DESCRIPTIONS["anes96-vote"],
         frame,
         ANES_BANDS,
         frame["vote"].to_numpy(),
@@ -424,7 +458,7 @@ def fair_marriage(frame: pd.DataFrame | None = None) -> ScenarioSet:
     frame = raw_frame("fair") if frame is None else frame
     return grouped_set(
         "fair-marriage",
-        "Fair's 1974 survey of married women: marriage rating on the 1-5 scale, by age × religiousness × education",
+        DESCRIPTIONS["fair-marriage"],
         frame,
         FAIR_BANDS,
         frame["rate_marriage"].to_numpy(dtype=np.float64),
@@ -449,8 +483,7 @@ def star98_math(frame: pd.DataFrame | None = None) -> ScenarioSet:
     share = (frame["NABOVE"] / (frame["NABOVE"] + frame["NBELOW"])).to_numpy(dtype=np.float64)
     return grouped_set(
         "star98-math",
-        "California school districts 1998: share of students above the national maths median, "
-        "by % low-income × % Hispanic students",
+        DESCRIPTIONS["star98-math"],
         frame,
         STAR98_BANDS,
         share,
@@ -507,7 +540,7 @@ def synthetic_categorical(
     kind = "binary" if d == 2 else "categorical"
     return ScenarioSet(
         name="synthetic-categorical",
-        description=f"generated: {m} scenarios, categorical outcomes (d = {d}) from a known multinomial-logistic law",
+        description=DESCRIPTIONS["synthetic-categorical"],
         kind=kind,
         scenarios=_synthetic_scenarios(x, outcomes, np.int64),
         feature_names=tuple(f"x{i}" for i in range(p)),
@@ -546,7 +579,7 @@ def synthetic_bounded(
     outcomes = [a + (b - a) * draws.beta(truth.alpha[j], truth.beta[j], size=sizes[j]) for j in range(m)]
     return ScenarioSet(
         name="synthetic-bounded",
-        description=f"generated: {m} scenarios, Beta outcomes on [{a:g}, {b:g}] with known means",
+        description=DESCRIPTIONS["synthetic-bounded"],
         kind="bounded",
         scenarios=_synthetic_scenarios(x, outcomes, np.float64),
         feature_names=tuple(f"x{i}" for i in range(p)),
@@ -556,23 +589,40 @@ def synthetic_bounded(
     )
 
 
-BUILDERS: dict[str, Callable[[], ScenarioSet]] = {
-    "anes96-party": anes96_party,
-    "anes96-vote": anes96_vote,
-    "fair-marriage": fair_marriage,
-    "star98-math": star98_math,
-    "synthetic-categorical": synthetic_categorical,
-    "synthetic-bounded": synthetic_bounded,
+BUILDERS: dict[str, Callable[[int], ScenarioSet]] = {  # seed → the task's data
+    "anes96-party": lambda seed: anes96_party(),
+    "anes96-vote": lambda seed: anes96_vote(),
+    "fair-marriage": lambda seed: fair_marriage(),
+    "star98-math": lambda seed: star98_math(),
+    "synthetic-categorical": lambda seed: synthetic_categorical(seed=seed),
+    "synthetic-bounded": lambda seed: synthetic_bounded(seed=seed),
 }
 TASKS: tuple[str, ...] = tuple(BUILDERS)
+SYNTHETIC: tuple[str, ...] = ("synthetic-categorical", "synthetic-bounded")
+
+
+def build(name: str, seed: int = 0) -> ScenarioSet:
+    """The named task's data for a seed, built afresh (an object no plugin has held).
+
+    Real tasks are the same for every seed; a synthetic task is a new world (truth and samples) per seed.
+    """
+    if name not in BUILDERS:
+        raise UsageError(unknown_name("sim2real task", name, BUILDERS))
+    return BUILDERS[name](seed)
 
 
 @functools.cache
-def load(name: str) -> ScenarioSet:
-    """The named task with its default data, built once per process."""
-    if name not in BUILDERS:
-        raise UsageError(unknown_name("sim2real task", name, BUILDERS))
-    return BUILDERS[name]()
+def load(name: str, seed: int = 0) -> ScenarioSet:
+    """:func:`build`, once per process."""
+    return build(name, seed)
+
+
+def folds(m: int, count: int = FOLDS) -> np.ndarray:
+    """The cross-fitting fold (0..count-1) of each of m scenarios: a fixed permutation, dealt round-robin."""
+    permutation = np.random.default_rng([SPLIT_SEED, 1]).permutation(m)
+    fold = np.empty(m, dtype=np.int64)
+    fold[permutation] = np.arange(m) % count
+    return fold
 
 
 def to_dataset(scenario_set: ScenarioSet) -> datasets.Dataset:
