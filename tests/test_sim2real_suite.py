@@ -1,4 +1,4 @@
-"""The sim2real suite: its controls, its guarantee over many synthetic worlds, and simulators that break the contract."""
+"""The sim2real suite: its controls, its guarantee over many synthetic worlds, simulators that break the contract."""
 
 from __future__ import annotations
 
@@ -78,8 +78,8 @@ def _exchangeable_validity(name: str, reps: int, alpha: float):
     out = []
     for seed in range(100, 100 + reps):
         task = scenarios.build(name, seed)
-        true = assessment.discrepancies(task, suite.simulate(task, SIMULATORS["multinomial-logistic"][0], 200, seed), 0.5)
-        true = true[assessment.primary(task)].true
+        drawn = suite.simulate(task, SIMULATORS["multinomial-logistic"][0], 200, seed)
+        true = assessment.discrepancies(task, drawn, 0.5)[assessment.primary(task)].true
         calibration, held_out = list(task.calibration), list(task.held_out)
         curve = procedure.quantile_curve(true[calibration], alpha, gamma=1.0)
         out.append(float(np.mean(true[held_out] <= curve[0])))
@@ -145,7 +145,7 @@ def test_check_samples_names_each_fault():
         (bounded, "nope", "sample() returned str; return a numeric array of shape (2, 3)"),
         (bounded, np.ones((2, 4)), "sample() returned shape (2, 4); expected (2, 3): 3 outcomes for each of the 2"),
         (bounded, [[1, 2, 3], [4, 5, 6.5]], "outside the support [1, 5] of fair-marriage (first: 6.5 for scenario 'b'"),
-        (bounded, [[1, np.nan, 3], [4, 5, 5]], "outside the support [1, 5] of fair-marriage (first: nan for scenario 'a'"),
+        (bounded, [[1, np.nan, 3], [4, 5, 5]], "outside the support [1, 5] of fair-marriage (first: nan for scenario"),
         (categorical, [[0, 1, 7], [0, 0, 0]], "1 outcome(s) outside the support codes 0..6 of anes96-party (first: 7"),
         (categorical, [[0, 1.5, 2], [0, 0, 0]], "outside the support codes 0..6 of anes96-party (first: 1.5"),
     ]
@@ -172,7 +172,7 @@ def test_a_simulator_cannot_change_the_data_it_is_scored_against():
     np.testing.assert_array_equal(task.counts(), before)
 
 
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 
 from harness import ModelSpec, hookimpl
@@ -196,7 +196,7 @@ class Faulty:
 def register_models(register):
     for fault in ("outside", "short", "healthy"):
         register(ModelSpec(f"fake-{fault}", Simulator, "1", lambda task, seed, fault=fault: Faulty(fault)))
-'''
+"""
 
 
 def test_faulty_simulators_fail_their_own_cells_and_the_curves_are_stored(db, capsys, tmp_path):
@@ -212,7 +212,8 @@ def test_faulty_simulators_fail_their_own_cells_and_the_curves_are_stored(db, ca
     assert cells.loc["fake-outside", "error"].startswith(
         "SampleError: sample() returned 1 outcome(s) outside the support codes 0..1 of anes96-vote (first: 2"
     ), cells.loc["fake-outside", "error"]
-    assert "expected (" in cells.loc["fake-short", "error"] and ", 200): 200 outcomes" in cells.loc["fake-short", "error"]
+    short = cells.loc["fake-short", "error"]
+    assert short.startswith("SampleError: sample() returned shape (") and ", 200): 200 outcomes for each" in short
     assert (cells.loc[["fake-healthy", "exact-resampler"], "status"] == "ok").all()
 
     def value(model: str, metric: str) -> float:

@@ -210,9 +210,8 @@ def _curves(task: ScenarioSet, found: assessment.Discrepancy, marginal: assessme
     def curve(values: np.ndarray) -> list[float]:
         return procedure.quantile_curve(values[calibration], grid).tolist()
 
-    pairwise = procedure.pairwise_curve(
-        marginal.upper[calibration], marginal.lower[calibration], found.upper[calibration], found.lower[calibration], grid
-    )
+    sides = (marginal.upper, marginal.lower, found.upper, found.lower)
+    pairwise = procedure.pairwise_curve(*(side[calibration] for side in sides), grid)
     return {
         "quantile-curve": Curve(
             list(ALPHA_GRID),
