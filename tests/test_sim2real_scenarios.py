@@ -127,7 +127,7 @@ def test_the_split_is_deterministic_disjoint_and_documented():
         assert not held & calibration and held | calibration == set(range(task.m))
         assert len(held) == round(S.HELD_OUT_FRACTION * task.m) and 0 < len(held) < task.m
         assert task.held_out == tuple(sorted(held))
-        assert S.BUILDERS[name]().held_out == task.held_out
+        assert S.build(name).held_out == task.held_out
     expected = np.random.default_rng(S.SPLIT_SEED).permutation(31)[: round(0.3 * 31)]
     assert S.split(31) == tuple(sorted(expected.tolist()))
 
@@ -181,7 +181,7 @@ def test_synthetic_tasks_are_deterministic_for_a_seed():
 
 def test_fingerprints_are_stable_and_follow_the_data():
     for name in S.TASKS:
-        assert S.BUILDERS[name]().fingerprint == S.load(name).fingerprint == S.dataset(name)._fingerprint
+        assert S.build(name).fingerprint == S.load(name).fingerprint == S.dataset(name)._fingerprint
     changed = S.raw_frame("anes96")
     changed.loc[0, "PID"] = (changed.loc[0, "PID"] + 1) % 7
     assert S.anes96_party(changed).fingerprint != S.load("anes96-party").fingerprint
@@ -211,3 +211,20 @@ def test_the_hugging_face_dataset_holds_one_row_per_unit(name):
 def test_unknown_task_names_are_usage_errors():
     with pytest.raises(UsageError, match="anes96-party"):
         S.load("anes96-pary")
+
+
+def test_real_tasks_are_the_same_for_every_seed_and_synthetic_ones_are_new_worlds():
+    for name in S.TASKS:
+        same = S.build(name, 0).fingerprint == S.build(name, 1).fingerprint
+        assert same == (name not in S.SYNTHETIC), name
+    assert S.build("synthetic-bounded", 4).fingerprint == S.build("synthetic-bounded", 4).fingerprint
+    assert S.build("anes96-party") is not S.build("anes96-party")  # the suite's own copy, never the cached one
+
+
+def test_folds_deal_every_scenario_once_and_evenly():
+    for m in (13, 31, 60, 65):
+        fold = S.folds(m)
+        counts = np.bincount(fold, minlength=S.FOLDS)
+        assert counts.sum() == m and counts.max() - counts.min() <= 1
+        np.testing.assert_array_equal(fold, S.folds(m))
+    assert S.load("anes96-party").ordinal and not S.load("synthetic-categorical").ordinal
