@@ -343,20 +343,59 @@ def test_pairwise_curve_bounds_the_difference():
     p = rng.beta(2, 2, size=shape)
     n = rng.integers(100, 1001, size=shape)
     interval = P.bernoulli_kl_interval(rng.binomial(n, p) / n, n, 1 - GAMMA)
-    bounds, true = [], []
+    bounds, true, q_hats = [], [], []
     for shift in (np.full(shape, 1.5), rng.uniform(0, 0.3, size=shape)):
         q_hat = rng.binomial(K_SIM, expit(logit(p) + shift)) / K_SIM
         bounds.append(P.upper_lower_abs(interval, q_hat))
         true.append(np.abs(p - q_hat))
-    (ua, la), (ub, lb) = bounds
+        q_hats.append(q_hat)
     cal, out = slice(None, M_CAL), slice(M_CAL, None)
-    curve = P.pairwise_curve(ua[:, cal], la[:, cal], ub[:, cal], lb[:, cal], LEVELS, gamma=GAMMA)
     diff = (true[0] - true[1])[:, out]
-    at_most = (diff[:, None, :] <= curve.at_most[:, :, None]).mean(-1)
-    at_least = (diff[:, None, :] >= curve.at_least[:, :, None]).mean(-1)
-    for share in (at_most, at_least):
-        assert (share.mean(0) >= np.array(LEVELS) - 3 * share.std(0, ddof=1) / math.sqrt(REPS)).all()
-    assert (curve.at_least <= curve.at_most).all()
-    assert (curve.at_least[:, 0] > 0).all()  # A is certified worse than B on at least half of new scenarios
-    plain = P.pairwise_curve(ua[:, cal], la[:, cal], ub[:, cal], lb[:, cal], LEVELS)
-    assert (np.diff(plain.at_least, axis=-1) <= 0).all() and (np.diff(plain.at_most, axis=-1) >= 0).all()
+    separate = P.separate_difference(*bounds)
+    joint = P.abs_difference(interval, *q_hats)
+    assert (joint.lower >= separate.lower - 1e-12).all() and (joint.upper <= separate.upper + 1e-12).all()
+    for difference in (separate, joint):
+        calibration = P.Bounds(difference.upper[:, cal], difference.lower[:, cal])
+        curve = P.pairwise_curve(calibration, LEVELS, gamma=GAMMA)
+        at_most = (diff[:, None, :] <= curve.at_most[:, :, None]).mean(-1)
+        at_least = (diff[:, None, :] >= curve.at_least[:, :, None]).mean(-1)
+        for share in (at_most, at_least):
+            assert (share.mean(0) >= np.array(LEVELS) - 3 * share.std(0, ddof=1) / math.sqrt(REPS)).all()
+        assert (curve.at_least <= curve.at_most).all()
+        assert (curve.at_least[:, 0] > 0).all()  # A is certified worse than B on at least half of new scenarios
+        plain = P.pairwise_curve(calibration, LEVELS)
+        assert (np.diff(plain.at_least, axis=-1) <= 0).all() and (np.diff(plain.at_most, axis=-1) >= 0).all()
+
+
+def test_abs_difference_is_exact_over_the_interval():
+    rng = np.random.default_rng(11)
+    lower, q_a, q_b = rng.uniform(0, 0.6, 40), rng.uniform(0, 1, 40), rng.uniform(0, 1, 40)
+    upper = lower + rng.uniform(0, 0.4, 40)
+    found = P.abs_difference((lower, upper), q_a, q_b)
+    grid = lower[:, None] + np.linspace(0, 1, 2001) * (upper - lower)[:, None]
+    values = np.abs(grid - q_a[:, None]) - np.abs(grid - q_b[:, None])
+    np.testing.assert_allclose(found.upper, values.max(1), atol=1e-12)
+    np.testing.assert_allclose(found.lower, values.min(1), atol=1e-12)
+
+
+def test_joint_differences_bracket_the_ball_and_are_tighter_than_separate_bounds():
+    rng = np.random.default_rng(12)
+    ratios = []
+    for _ in range(8):
+        p, a, b = (rng.dirichlet(np.full(7, 2.0)) for _ in range(3))
+        r = rng.uniform(0.01, 0.3)
+        points = _ball_points(rng, p, r, 300)
+        cases = (
+            (P.tv_difference(p, a, b, r), P.total_variation, P.tv_bounds),
+            (P.wasserstein_difference(p, a, b, r), P.wasserstein_1d, P.wasserstein_bounds),
+        )
+        for joint, distance, bounds in cases:
+            inside = distance(points, a) - distance(points, b)
+            assert (joint.lower - 1e-12 <= inside).all() and (inside <= joint.upper + 1e-12).all()
+            assert joint.lower <= distance(p, a) - distance(p, b) <= joint.upper
+            separate = P.separate_difference(bounds(p, a, r), bounds(p, b, r))
+            assert separate.lower - 1e-12 <= joint.lower and joint.upper <= separate.upper + 1e-12
+            ratios.append((joint.upper - joint.lower) / (separate.upper - separate.lower))
+    # the shared u is what makes pairwise curves informative at survey sizes
+    print("joint / separate width:", np.round(sorted(ratios), 2))
+    assert np.median(ratios) < 0.6, ratios

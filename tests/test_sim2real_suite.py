@@ -124,12 +124,10 @@ def test_the_pairwise_curve_rarely_certifies_a_difference_that_is_not_there():
     logistic = SIMULATORS["multinomial-logistic"][0]
     for seed in range(300, 300 + reps):
         task = scenarios.build("synthetic-categorical", seed)
-        a, b = (
-            assessment.discrepancies(task, suite.simulate(task, logistic, 200, s), suite.GAMMA)["tv"]
-            for s in (seed, seed + 1000)
-        )
+        a, b = (suite.simulate(task, logistic, 200, s) for s in (seed, seed + 1000))
+        difference = assessment.differences(task, a, b, suite.GAMMA)["tv"]
         cal = list(task.calibration)
-        curve = procedure.pairwise_curve(a.upper[cal], a.lower[cal], b.upper[cal], b.lower[cal], alpha)
+        curve = procedure.pairwise_curve(procedure.Bounds(difference.upper[cal], difference.lower[cal]), alpha)
         claims += int(curve.at_least[0] > 0) + int(-curve.at_most[0] > 0)
     g = procedure.guaranteed_validity(alpha, len(task.calibration), suite.GAMMA)[0]
     assert g > 0.5

@@ -15,16 +15,21 @@ ordinal       ``w1``: Wasserstein-1 on the codes (also ``tv``)   Bernoulli KL in
 The ordinal set covers all d − 1 cumulative shares at once with probability ≥ 1 − δ (a union bound over
 the cuts), and W1 is a sum over cuts, so the bounds hold on it; it is much tighter than bounding W1
 through the multinomial ball. Every set contains p̂, so Δ⁻ ≤ L(p̂, q̂) ≤ Δ⁺ always.
+
+Two simulators are compared on the same sets: :func:`differences` bounds L(u, q̂_A) − L(u, q̂_B) with
+one u for both terms (``procedure.*_difference``), far tighter than Δ⁻_A − Δ⁺_B.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from suites.sim2real import procedure
+from suites.sim2real.procedure import Bounds
 from suites.sim2real.scenarios import ScenarioSet
 
 DISCREPANCIES = {"bounded": ("abs",), "binary": ("abs",), "categorical": ("tv",), "ordinal": ("w1", "tv")}
@@ -58,29 +63,100 @@ def distributions(codes: np.ndarray, d: int) -> np.ndarray:
     return counts / k
 
 
+class _Measure(Protocol):
+    """One discrepancy with its real side fixed: the estimate p̂, the confidence sets and the truth (if known)."""
+
+    def summary(self, simulated: np.ndarray) -> np.ndarray:
+        """What the discrepancy reads of (m, k) simulated outcomes: a mean, a share, or a distribution."""
+        ...
+
+    def assess(self, q: np.ndarray) -> Discrepancy:
+        """Plug-in, Δ⁺, Δ⁻ (and the truth) for the simulated summaries q."""
+        ...
+
+    def difference(self, q_a: np.ndarray, q_b: np.ndarray) -> Bounds:
+        """Bounds on L(u, q_a) − L(u, q_b) over each scenario's confidence set."""
+        ...
+
+
+class _Absolute:
+    """|mean − q̂| over an interval for the mean: Hoeffding (bounded) or Bernoulli KL (binary, the share of 1)."""
+
+    def __init__(self, task: ScenarioSet, delta: float):
+        n, self.binary = task.sizes.astype(np.float64), task.kind == "binary"
+        if self.binary:
+            self.real = task.counts()[:, 1] / n
+            self.interval = procedure.bernoulli_kl_interval(self.real, n, delta)
+            self.truth = None if task.truth is None else task.truth.probs[:, 1]
+        else:
+            self.real = task.means()
+            self.interval = procedure.hoeffding_interval(self.real, n, *task.bounds, delta)
+            self.truth = None if task.truth is None else task.truth.means()
+
+    def summary(self, simulated):
+        return (simulated == 1).mean(axis=1) if self.binary else simulated.mean(axis=1)
+
+    def assess(self, q):
+        bounds = procedure.upper_lower_abs(self.interval, q)
+        true = None if self.truth is None else np.abs(self.truth - q)
+        return Discrepancy("abs", np.abs(self.real - q), bounds.upper, bounds.lower, true)
+
+    def difference(self, q_a, q_b):
+        return procedure.abs_difference(self.interval, q_a, q_b)
+
+
+class _TotalVariation:
+    """TV over the multinomial KL ball."""
+
+    def __init__(self, task: ScenarioSet, delta: float):
+        self.d, n = task.d, task.sizes.astype(np.float64)
+        self.real = task.counts() / n[:, None]
+        self.radius = procedure.multinomial_kl_radius(task.d, n, delta)
+        self.truth = None if task.truth is None else task.truth.probs
+
+    def summary(self, simulated):
+        return distributions(simulated.astype(np.int64), self.d)
+
+    def assess(self, q):
+        bounds = procedure.tv_bounds(self.real, q, self.radius)
+        true = None if self.truth is None else procedure.total_variation(self.truth, q)
+        return Discrepancy("tv", procedure.total_variation(self.real, q), bounds.upper, bounds.lower, true)
+
+    def difference(self, q_a, q_b):
+        return procedure.tv_difference(self.real, q_a, q_b, self.radius)
+
+
+class _Wasserstein(_TotalVariation):
+    """W1 on the codes over per-cut Bernoulli KL intervals at δ/(d − 1)."""
+
+    def __init__(self, task: ScenarioSet, delta: float):
+        super().__init__(task, delta)
+        self.radius = math.log(2.0 * (task.d - 1) / delta) / task.sizes.astype(np.float64)
+
+    def assess(self, q):
+        bounds = procedure.wasserstein_bounds(self.real, q, self.radius)
+        true = None if self.truth is None else procedure.wasserstein_1d(self.truth, q)
+        return Discrepancy("w1", procedure.wasserstein_1d(self.real, q), bounds.upper, bounds.lower, true)
+
+    def difference(self, q_a, q_b):
+        return procedure.wasserstein_difference(self.real, q_a, q_b, self.radius)
+
+
+MEASURES = {"abs": _Absolute, "tv": _TotalVariation, "w1": _Wasserstein}
+
+
+def _measures(task: ScenarioSet, gamma: float) -> dict[str, _Measure]:
+    return {name: MEASURES[name](task, 1.0 - gamma) for name in DISCREPANCIES[kind_of(task)]}
+
+
 def discrepancies(task: ScenarioSet, simulated: np.ndarray, gamma: float) -> dict[str, Discrepancy]:
     """Every discrepancy of the task's kind, for ``simulated`` (m, k) outcomes of all its scenarios."""
-    delta, n = 1.0 - gamma, task.sizes.astype(np.float64)
-    truth = task.truth
-    if task.kind == "bounded":
-        real, sim = task.means(), simulated.mean(axis=1)
-        bounds = procedure.upper_lower_abs(procedure.hoeffding_interval(real, n, *task.bounds, delta), sim)
-        true = None if truth is None else np.abs(truth.means() - sim)
-        return {"abs": Discrepancy("abs", np.abs(real - sim), bounds.upper, bounds.lower, true)}
-    p_hat = task.counts() / n[:, None]
-    q_hat = distributions(simulated.astype(np.int64), task.d)
-    if task.kind == "binary":
-        interval = procedure.bernoulli_kl_interval(p_hat[:, 1], n, delta)
-        bounds = procedure.upper_lower_abs(interval, q_hat[:, 1])
-        true = None if truth is None else np.abs(truth.probs[:, 1] - q_hat[:, 1])
-        return {"abs": Discrepancy("abs", np.abs(p_hat[:, 1] - q_hat[:, 1]), bounds.upper, bounds.lower, true)}
-    out = {}
-    tv = procedure.tv_bounds(p_hat, q_hat, procedure.multinomial_kl_radius(task.d, n, delta))
-    true = None if truth is None else procedure.total_variation(truth.probs, q_hat)
-    out["tv"] = Discrepancy("tv", procedure.total_variation(p_hat, q_hat), tv.upper, tv.lower, true)
-    if task.ordinal:
-        cut_radius = math.log(2.0 * (task.d - 1) / delta) / n
-        w1 = procedure.wasserstein_bounds(p_hat, q_hat, cut_radius)
-        true = None if truth is None else procedure.wasserstein_1d(truth.probs, q_hat)
-        out["w1"] = Discrepancy("w1", procedure.wasserstein_1d(p_hat, q_hat), w1.upper, w1.lower, true)
-    return {name: out[name] for name in DISCREPANCIES[kind_of(task)]}
+    return {name: measure.assess(measure.summary(simulated)) for name, measure in _measures(task, gamma).items()}
+
+
+def differences(task: ScenarioSet, simulated_a: np.ndarray, simulated_b: np.ndarray, gamma: float) -> dict[str, Bounds]:
+    """Per discrepancy, bounds on L(u, q̂_A) − L(u, q̂_B) per scenario over its confidence set (one u for both)."""
+    return {
+        name: measure.difference(measure.summary(simulated_a), measure.summary(simulated_b))
+        for name, measure in _measures(task, gamma).items()
+    }

@@ -477,33 +477,91 @@ def var_cvar(upper: ArrayLike, alpha: ArrayLike, *, gamma: float | None = None) 
     return var, cvar
 
 
+def separate_difference(a: Bounds, b: Bounds) -> Bounds:
+    """Bounds on L(u, q̂_A) − L(u, q̂_B) from each simulator's own bounds: [Δ⁻_A − Δ⁺_B, Δ⁺_A − Δ⁻_B].
+
+    Valid for any discrepancy, but loose: it lets u differ between the two terms. The joint bounds
+    (:func:`abs_difference`, :func:`tv_difference`, :func:`wasserstein_difference`) take one u for both.
+    """
+    return Bounds(np.asarray(a.upper) - np.asarray(b.lower), np.asarray(a.lower) - np.asarray(b.upper))
+
+
+def _endpoint_extremes(lo, hi, a, b, weights) -> Bounds:
+    """Σ_i w_i f_i(x_i) over the box x_i ∈ [lo_i, hi_i], f_i(x) = |x − a_i| − |x − b_i|, exactly (last axis summed).
+
+    Each f_i is monotone in x (constant a_i − b_i left of both points, b_i − a_i right of both, linear
+    between), so its sup and inf over an interval are at the ends, and the sum's are the sums of the terms'.
+    """
+    at_lo, at_hi = np.abs(lo - a) - np.abs(lo - b), np.abs(hi - a) - np.abs(hi - b)
+    return Bounds((np.maximum(at_lo, at_hi) * weights).sum(-1), (np.minimum(at_lo, at_hi) * weights).sum(-1))
+
+
+def _within(bounds: Bounds, limit: np.ndarray) -> Bounds:
+    """Clip difference bounds to [−limit, limit] (a metric's triangle inequality: |L(u, a) − L(u, b)| ≤ L(a, b))."""
+    return Bounds(np.minimum(bounds.upper, limit), np.maximum(bounds.lower, -limit))
+
+
+def abs_difference(interval: tuple[ArrayLike, ArrayLike], q_a: ArrayLike, q_b: ArrayLike) -> Bounds:
+    """sup and inf of |u − q̂_A| − |u − q̂_B| over u ∈ [L, U], exactly (at the interval's ends)."""
+    lower, upper = (np.asarray(x, dtype=np.float64)[..., None] for x in interval)
+    q_a, q_b = (np.asarray(q, dtype=np.float64)[..., None] for q in (q_a, q_b))
+    return _endpoint_extremes(lower, upper, q_a, q_b, 1.0)
+
+
+def tv_difference(p_hat: ArrayLike, q_a: ArrayLike, q_b: ArrayLike, r: ArrayLike) -> Bounds:
+    """Bounds on TV(u, q̂_A) − TV(u, q̂_B) over the ball {u : KL(p̂‖u) ≤ r}, one u for both terms.
+
+    Merging cells into {i, not i} is a channel, so every u in the ball has kl(p̂_i‖u_i) ≤ r: u_i lies in the
+    Bernoulli KL interval of p̂_i. TV(u, a) − TV(u, b) = ½ Σ_i (|u_i − a_i| − |u_i − b_i|) is then bounded
+    term by term (:func:`_endpoint_extremes`), by the triangle inequality by ±TV(q̂_A, q̂_B), and by the
+    separate Pinsker bounds; each is valid, so their intersection is (neither box nor Pinsker contains the other).
+    """
+    p, a, b = _distributions(p_hat, q_a, q_b)
+    lo, hi = bernoulli_kl_ball(p, np.asarray(_radius(r))[..., None])
+    box = _within(_endpoint_extremes(lo, hi, a, b, 0.5), total_variation(a, b))
+    pinsker = separate_difference(tv_bounds(p, a, r), tv_bounds(p, b, r))
+    return Bounds(np.minimum(box.upper, pinsker.upper), np.maximum(box.lower, pinsker.lower))
+
+
+def wasserstein_difference(
+    p_hat: ArrayLike, q_a: ArrayLike, q_b: ArrayLike, r: ArrayLike, support: ArrayLike | None = None
+) -> Bounds:
+    """Bounds on W1(u, q̂_A) − W1(u, q̂_B) for every u whose cumulative shares U_i lie in the Bernoulli KL
+    intervals of radius ``r`` around P̂_i (the sets of :func:`wasserstein_bounds`), one u for both terms.
+
+    W1(u, a) − W1(u, b) = Σ_i (|U_i − A_i| − |U_i − B_i|) g_i, bounded cut by cut and by ±W1(q̂_A, q̂_B).
+    """
+    p, a, b = _distributions(p_hat, q_a, q_b)
+    gaps = np.diff(_support(support, p.shape[-1]))
+    cum_p, cum_a, cum_b = (np.cumsum(x, -1)[..., :-1] for x in (p, a, b))
+    lo, hi = bernoulli_kl_ball(np.clip(cum_p, 0.0, 1.0), np.asarray(_radius(r))[..., None])
+    return _within(_endpoint_extremes(lo, hi, cum_a, cum_b, gaps), wasserstein_1d(a, b, support))
+
+
 def pairwise_curve(
-    upper_a: ArrayLike,
-    lower_a: ArrayLike,
-    upper_b: ArrayLike,
-    lower_b: ArrayLike,
-    alphas: ArrayLike = DEFAULT_ALPHAS,
-    *,
-    gamma: float | None = None,
+    difference: Bounds, alphas: ArrayLike = DEFAULT_ALPHAS, *, gamma: float | None = None
 ) -> PairwiseCurve:
     """How much worse simulator A is than B: quantile bounds on D^A − D^B, the per-scenario difference.
 
-    A and B are scored on the same scenarios against the same real samples, so one coverage event
-    p_j ∈ C_j bounds both: Δ⁻_A − Δ⁺_B ≤ D^A_j − D^B_j ≤ Δ⁺_A − Δ⁻_B (coverage γ, not γ²). The guarantee
-    of the module docstring then holds for these per-scenario bounds as pseudo-discrepancies of the
-    difference, giving with g(α) = :func:`guaranteed_validity` (or α itself for the calibrated curve):
+    ``difference`` bounds L(u, q̂_A) − L(u, q̂_B) per scenario for every u in the scenario's confidence set
+    (the joint ``*_difference`` functions, or :func:`separate_difference`). A and B are scored on the same
+    scenarios against the same real samples, so one coverage event p_j ∈ C_j bounds the true difference
+    D^A_j − D^B_j (coverage γ, not γ²). The guarantee of the module docstring then holds for these bounds as
+    pseudo-discrepancies of the difference, giving with g(α) = :func:`guaranteed_validity` (or α itself for
+    the calibrated curve):
 
-    * ``at_most(α)`` = Q̂_α of {Δ⁺_A − Δ⁻_B}: P(D^A_new − D^B_new ≤ at_most(α)) ≥ g(α);
-    * ``at_least(α)`` = −Q̂_α of {Δ⁺_B − Δ⁻_A}: P(D^A_new − D^B_new ≥ at_least(α)) ≥ g(α), i.e. "A is
-      worse than B by at least at_least(α) on a share ≥ g(α) of scenarios"; at_least(α) > 0 certifies that
-      A is worse on that share; at_least is non-increasing and at_most non-decreasing in α.
+    * ``at_most(α)`` = Q̂_α of the upper bounds: P(D^A_new − D^B_new ≤ at_most(α)) ≥ g(α);
+    * ``at_least(α)`` = −Q̂_α of the negated lower bounds: P(D^A_new − D^B_new ≥ at_least(α)) ≥ g(α), i.e.
+      "A is worse than B by at least at_least(α) on a share ≥ g(α) of scenarios"; at_least(α) > 0 certifies
+      that A is worse on that share; at_least is non-increasing and at_most non-decreasing in α.
     """
     alphas = _alphas(alphas)
-    ua, la = _scores(upper_a, "upper_a"), _scores(lower_a, "lower_a")
-    ub, lb = _scores(upper_b, "upper_b"), _scores(lower_b, "lower_b")
-    at_most = quantile_curve(ua - lb, alphas, gamma=gamma)
-    at_least = -quantile_curve(ub - la, alphas, gamma=gamma)
-    return PairwiseCurve(alphas, at_least, at_most)
+    upper, lower = _scores(difference.upper, "difference.upper"), _scores(difference.lower, "difference.lower")
+    if (lower > upper).any():
+        raise ValueError("a difference's lower bound exceeds its upper bound")
+    return PairwiseCurve(
+        alphas, -quantile_curve(-lower, alphas, gamma=gamma), quantile_curve(upper, alphas, gamma=gamma)
+    )
 
 
 def held_out_validity(

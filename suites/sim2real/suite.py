@@ -203,15 +203,14 @@ def simulate(task: ScenarioSet, load: Callable[[TaskInfo, int], Simulator], k: i
     return out
 
 
-def _curves(task: ScenarioSet, found: assessment.Discrepancy, marginal: assessment.Discrepancy) -> dict:
+def _curves(task: ScenarioSet, found: assessment.Discrepancy, gain: procedure.Bounds) -> dict:
     calibration = list(task.calibration)
     grid = np.asarray(ALPHA_GRID)
 
     def curve(values: np.ndarray) -> list[float]:
         return procedure.quantile_curve(values[calibration], grid).tolist()
 
-    sides = (marginal.upper, marginal.lower, found.upper, found.lower)
-    pairwise = procedure.pairwise_curve(*(side[calibration] for side in sides), grid)
+    pairwise = procedure.pairwise_curve(procedure.Bounds(gain.upper[calibration], gain.lower[calibration]), grid)
     return {
         "quantile-curve": Curve(
             list(ALPHA_GRID),
@@ -245,8 +244,8 @@ def evaluate(cell) -> dict:
     if main.true is not None:
         result["true-discrepancy"] = main.true
         result["validity-90"] = float(np.mean(main.true[held_out] <= q90))
-    marginal = assessment.discrepancies(task, baseline, GAMMA)[assessment.primary(task)]
-    return result | _curves(task, main, marginal)
+    gain = assessment.differences(task, baseline, simulated, GAMMA)[assessment.primary(task)]
+    return result | _curves(task, main, gain)
 
 
 def _fingerprint(name: str) -> Callable[[], str]:
