@@ -5,12 +5,15 @@ Each outcome kind has its discrepancies (``DISCREPANCIES``; the first is the kin
 ============  ==============================================  =============================================
 kind          discrepancy L(p_j, q̂_j)                          confidence set C_j (coverage ≥ γ, δ = 1 − γ)
 ============  ==============================================  =============================================
-bounded       ``abs``: |mean − simulated mean|                  Hoeffding interval for the mean on [a, b]
+bounded       ``abs``: |mean − simulated mean| / (b − a)        Hoeffding interval for the mean on [a, b]
 binary        ``abs``: |P(1) − simulated share of 1|            Bernoulli KL interval, radius log(2/δ)/n
 categorical   ``tv``: total variation                            multinomial KL ball, r = ((d−1)/n) log(2(d−1)/δ)
-ordinal       ``w1``: Wasserstein-1 on the codes (also ``tv``)   Bernoulli KL interval per cut of the CDF at
+ordinal       ``w1``: Wasserstein-1 on the scale (also ``tv``)   Bernoulli KL interval per cut of the CDF at
                                                                  δ/(d − 1), radius log(2(d − 1)/δ)/n
 ============  ==============================================  =============================================
+
+Every discrepancy is a share of the outcome scale, in [0, 1]: abs is divided by b − a, and W1 puts the
+d cells at 0, 1/(d − 1), …, 1. So tasks weigh alike when a leaderboard averages them.
 
 The ordinal set covers all d − 1 cumulative shares at once with probability ≥ 1 − δ (a union bound over
 the cuts), and W1 is a sum over cuts, so the bounds hold on it; it is much tighter than bounding W1
@@ -84,6 +87,7 @@ class _Absolute:
 
     def __init__(self, task: ScenarioSet, delta: float):
         n, self.binary = task.sizes.astype(np.float64), task.kind == "binary"
+        self.scale = 1.0 if self.binary else task.bounds[1] - task.bounds[0]
         if self.binary:
             self.real = task.counts()[:, 1] / n
             self.interval = procedure.bernoulli_kl_interval(self.real, n, delta)
@@ -98,11 +102,13 @@ class _Absolute:
 
     def assess(self, q):
         bounds = procedure.upper_lower_abs(self.interval, q)
-        true = None if self.truth is None else np.abs(self.truth - q)
-        return Discrepancy("abs", np.abs(self.real - q), bounds.upper, bounds.lower, true)
+        true = None if self.truth is None else np.abs(self.truth - q) / self.scale
+        plug_in = np.abs(self.real - q) / self.scale
+        return Discrepancy("abs", plug_in, bounds.upper / self.scale, bounds.lower / self.scale, true)
 
     def difference(self, q_a, q_b):
-        return procedure.abs_difference(self.interval, q_a, q_b)
+        found = procedure.abs_difference(self.interval, q_a, q_b)
+        return Bounds(found.upper / self.scale, found.lower / self.scale)
 
 
 class _TotalVariation:
@@ -127,19 +133,21 @@ class _TotalVariation:
 
 
 class _Wasserstein(_TotalVariation):
-    """W1 on the codes over per-cut Bernoulli KL intervals at δ/(d − 1)."""
+    """W1 on the scale's positions 0, 1/(d − 1), …, 1, over per-cut Bernoulli KL intervals at δ/(d − 1)."""
 
     def __init__(self, task: ScenarioSet, delta: float):
         super().__init__(task, delta)
         self.radius = math.log(2.0 * (task.d - 1) / delta) / task.sizes.astype(np.float64)
+        self.support = np.linspace(0.0, 1.0, task.d)
 
     def assess(self, q):
-        bounds = procedure.wasserstein_bounds(self.real, q, self.radius)
-        true = None if self.truth is None else procedure.wasserstein_1d(self.truth, q)
-        return Discrepancy("w1", procedure.wasserstein_1d(self.real, q), bounds.upper, bounds.lower, true)
+        bounds = procedure.wasserstein_bounds(self.real, q, self.radius, self.support)
+        true = None if self.truth is None else procedure.wasserstein_1d(self.truth, q, self.support)
+        plug_in = procedure.wasserstein_1d(self.real, q, self.support)
+        return Discrepancy("w1", plug_in, bounds.upper, bounds.lower, true)
 
     def difference(self, q_a, q_b):
-        return procedure.wasserstein_difference(self.real, q_a, q_b, self.radius)
+        return procedure.wasserstein_difference(self.real, q_a, q_b, self.radius, self.support)
 
 
 MEASURES = {"abs": _Absolute, "tv": _TotalVariation, "w1": _Wasserstein}

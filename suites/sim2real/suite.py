@@ -29,7 +29,8 @@ categorical outcome, per-cut Bernoulli KL intervals for an ordinal one). The lar
 discrepancy between the simulated distribution and any distribution in the set are the upper and
 lower pseudo-discrepancies Δ⁺ and Δ⁻; the true discrepancy lies between them whenever the set covers.
 Discrepancies: the absolute difference of means (bounded, binary), total variation (categorical),
-Wasserstein-1 on the scale (ordinal: party identification).
+Wasserstein-1 on the scale (ordinal: party identification); all as shares of the outcome scale, in
+[0, 1], so that tasks weigh alike.
 
 The quantile curve Q̂(α) is the ⌈mα⌉-th smallest Δ⁺ over the m calibration scenarios (70 %). Q̂(α)
 bounds the true discrepancy of a new scenario with probability at least 1 − (m + 1 − ⌈mα⌉)/(γ(m + 1))
@@ -58,7 +59,7 @@ METRICS = (
         Metric(
             _var(alpha),
             False,
-            "discrepancy",
+            "share of scale",
             f"Q̂({alpha:g}): the ⌈{alpha:g}m⌉-th smallest upper pseudo-discrepancy Δ⁺ over the calibration scenarios, "
             "in the task's primary discrepancy.",
             shape="scalar",
@@ -69,7 +70,7 @@ METRICS = (
     Metric(
         "cvar-90",
         False,
-        "discrepancy",
+        "share of scale",
         "Mean of the Δ⁺ at or above Q̂(0.9): the discrepancy in the worst tenth of scenarios.",
         shape="scalar",
         formula="mean of Δ⁺_(k), …, Δ⁺_(m), k = ⌈0.9m⌉",
@@ -77,20 +78,20 @@ METRICS = (
     Metric(
         "tv-var-90",
         False,
-        "discrepancy",
+        "share of scale",
         "Ordinal tasks: Q̂(0.9) in total variation (the primary discrepancy there is Wasserstein-1).",
         shape="scalar",
     ),
     Metric(
         "discrepancy",
         False,
-        "discrepancy",
+        "share of scale",
         "Plug-in discrepancy L(p̂, q̂) of every scenario (real against simulated samples): noisy, biased upward.",
     ),
     Metric(
         "true-discrepancy",
         False,
-        "discrepancy",
+        "share of scale",
         "Synthetic tasks: L(p, q̂) against the true distribution of every scenario.",
     ),
     Metric(
@@ -112,7 +113,7 @@ METRICS = (
     Metric(
         "quantile-curve",
         False,
-        "discrepancy",
+        "share of scale",
         "Quantile curves over the calibration scenarios: plug-in discrepancy, with the band from the Δ⁻ curve to "
         "the Δ⁺ curve Q̂(α), and the true discrepancy's curve as the reference on synthetic tasks.",
         shape="curve",
@@ -121,7 +122,7 @@ METRICS = (
     Metric(
         "gain-over-marginal-at-least",
         True,
-        "discrepancy",
+        "share of scale",
         "D(marginal) − D(simulator) is at least this on a share ≥ the guarantee at α of scenarios: "
         "> 0 certifies the simulator beats ignoring the scenario.",
         shape="curve",
@@ -130,7 +131,7 @@ METRICS = (
     Metric(
         "gain-over-marginal-at-most",
         True,
-        "discrepancy",
+        "share of scale",
         "D(marginal) − D(simulator) is at most this on a share ≥ the guarantee at α of scenarios.",
         shape="curve",
         axis="α (share of scenarios)",
