@@ -50,6 +50,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/ptq.py
 	$(BIN)/python benchmarks/sycophancy.py
+	$(BIN)/python benchmarks/sim2real.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/ tests/output/

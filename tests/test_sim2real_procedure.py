@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
-from scipy.special import expit, logit, logsumexp, rel_entr
+from kl_reference import slsqp_kl
+from scipy.special import expit, logit
 from scipy.stats import binom, wasserstein_distance
 
 from suites.sim2real import procedure as P
@@ -99,39 +99,6 @@ def test_tv_bound_is_tv_plus_pinsker_slack_and_brackets_the_ball():
 # --- the KL pseudo-discrepancy: dual bisection against a direct optimisation ----------------------------------------
 
 
-def _slsqp_kl(p, q, r, sign, starts):
-    """Optimise sign·KL(q‖u) over {u : KL(p‖u) ≤ r} directly: SLSQP over the simplex as u = softmax(z).
-
-    The softmax keeps u strictly inside the simplex (SLSQP's linearized steps otherwise leave it where
-    log u blows up). Best feasible result over the starts.
-    """
-    neg_entropy_q, neg_entropy_p = rel_entr(q, 1.0).sum(), rel_entr(p, 1.0).sum()  # Σ q log q, Σ p log p
-
-    def objective(z):
-        return sign * (neg_entropy_q - q @ z + logsumexp(z))
-
-    def objective_grad(z):
-        return sign * (np.exp(z - logsumexp(z)) - q)
-
-    def slack(z):
-        return r - (neg_entropy_p - p @ z + logsumexp(z))
-
-    def slack_grad(z):
-        return p - np.exp(z - logsumexp(z))
-
-    values = []
-    for u0 in starts:
-        res = minimize(
-            objective, np.log(u0), jac=objective_grad, method="SLSQP",
-            constraints=[{"type": "ineq", "fun": slack, "jac": slack_grad}],
-            options={"ftol": 1e-15, "maxiter": 1000},
-        )  # fmt: skip
-        if slack(res.x) >= -1e-10:
-            values.append(sign * res.fun)
-    assert values, "SLSQP found no feasible point"
-    return max(values) if sign < 0 else min(values)
-
-
 @pytest.mark.parametrize("d", range(2, 8))
 def test_kl_dual_equals_slsqp(d):
     rng = np.random.default_rng(10 + d)
@@ -144,7 +111,7 @@ def test_kl_dual_equals_slsqp(d):
         r = rng.uniform(0.005, 0.4)
         starts = _ball_points(rng, p, 0.5 * r, d + 4)
         sup, inf = float(P.kl_sup(p, q, r)), float(P.kl_inf(p, q, r))
-        direct_sup, direct_inf = _slsqp_kl(p, q, r, -1, starts), _slsqp_kl(p, q, r, 1, starts)
+        direct_sup, direct_inf = slsqp_kl(p, q, r, -1, starts), slsqp_kl(p, q, r, 1, starts)
         assert sup == pytest.approx(direct_sup, abs=1e-6 * max(1, sup))
         assert inf == pytest.approx(direct_inf, abs=1e-6 * max(1, inf))
         assert direct_sup <= sup + 1e-9 and direct_inf >= inf - 1e-9  # the dual is the global optimum
