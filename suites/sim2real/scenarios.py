@@ -103,8 +103,9 @@ DESCRIPTIONS = {  # fixed text, so that listing the tasks reads no data
 }
 
 
-def _frozen(array, dtype) -> np.ndarray:
-    array = np.array(array, dtype=dtype)  # a copy: callers' arrays stay theirs
+def frozen(array, dtype) -> np.ndarray:
+    """A read-only copy: callers' arrays stay theirs, and nobody writes to ours by accident."""
+    array = np.array(array, dtype=dtype)
     array.flags.writeable = False
     return array
 
@@ -368,8 +369,8 @@ def grouped_set(
                 index=index,
                 name=",".join(f"{k}={v}" for k, v in covariates.items()),
                 covariates=types.MappingProxyType(covariates),
-                features=_frozen(raw[rows].mean(axis=0), np.float64),
-                outcomes=_frozen(outcome[rows], dtype),
+                features=frozen(raw[rows].mean(axis=0), np.float64),
+                outcomes=frozen(outcome[rows], dtype),
             )
         )
     return ScenarioSet(
@@ -509,8 +510,8 @@ def _synthetic_scenarios(features: np.ndarray, outcomes: list[np.ndarray], dtype
             index=j,
             name=f"s{j:03d}",
             covariates=types.MappingProxyType({f"x{i}": f"{v:.3f}" for i, v in enumerate(features[j])}),
-            features=_frozen(features[j], np.float64),
-            outcomes=_frozen(outcomes[j], dtype),
+            features=frozen(features[j], np.float64),
+            outcomes=frozen(outcomes[j], dtype),
         )
         for j in range(len(features))
     )
@@ -533,7 +534,7 @@ def synthetic_categorical(
     logits = x @ weights.T + intercepts
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
-    truth = Truth(probs=_frozen(probs, np.float64))
+    truth = Truth(probs=frozen(probs, np.float64))
     draws = np.random.default_rng([seed, 2])
     sizes = _sizes(draws, m, n)
     outcomes = [draws.choice(d, size=sizes[j], p=probs[j]) for j in range(m)]
@@ -572,7 +573,7 @@ def synthetic_bounded(
     mu = 1.0 / (1.0 + np.exp(-(x @ weights + intercept)))
     a, b = float(bounds[0]), float(bounds[1])
     truth = Truth(
-        alpha=_frozen(mu * concentration, np.float64), beta=_frozen((1 - mu) * concentration, np.float64), bounds=(a, b)
+        alpha=frozen(mu * concentration, np.float64), beta=frozen((1 - mu) * concentration, np.float64), bounds=(a, b)
     )
     draws = np.random.default_rng([seed, 4])
     sizes = _sizes(draws, m, n)

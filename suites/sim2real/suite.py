@@ -175,7 +175,7 @@ def _copied(scenario):
     fields = {f.name: getattr(scenario, f.name) for f in dataclasses.fields(scenario)}
     for name in ("features", "outcomes"):
         if name in fields:
-            fields[name] = scenarios._frozen(fields[name], fields[name].dtype)
+            fields[name] = scenarios.frozen(fields[name], fields[name].dtype)
     return type(scenario)(**fields)
 
 
