@@ -45,6 +45,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.uq_fuzzy_ode",
     "suites.sim2real",
     "plugins.simulators",
+    "suites.snn",
+    "plugins.spiking_models",
+    "plugins.spike_quantizers",
 )
 
 ENTRY_POINT_GROUP = "reliabench"

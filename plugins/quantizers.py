@@ -9,8 +9,9 @@ from torch import nn
 
 from harness import MethodSpec, hookimpl
 from harness.cache import settings_version
+from harness.quantization import asymmetric, quantized_layers, symmetric
 from suites.ptq.contract import Quantizer
-from suites.ptq.quantizers import asymmetric, gptq, quantized_layers, symmetric
+from suites.ptq.quantizers import gptq
 
 
 def _replace(layer: nn.Module, quantize) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suites.ptq.quantizers import asymmetric, gptq, symmetric
+from harness.quantization import asymmetric, symmetric
+from suites.ptq.quantizers import gptq
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import torch
 
 from harness.grid import plan_grid
 from harness.plugins import load_registry
+from harness.quantization import quantized_layers
 from harness.runner import run_cells
 from harness.store import Store
 from plugins.checkpointed_models import LMRecipe, TextFamily, train_lm
 from plugins.quantizers import GPTQ, Identity, RoundToNearest
-from suites.ptq.quantizers import quantized_layers
 
 ORDER = ["int4-g32", "int4-g128", "int4-channel", "int4-tensor"]
 

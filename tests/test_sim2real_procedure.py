@@ -16,6 +16,7 @@ from kl_reference import slsqp_kl
 from scipy.special import expit, logit
 from scipy.stats import binom, wasserstein_distance
 
+from harness.divergences import wasserstein_samples
 from suites.sim2real import procedure as P
 
 # --- confidence sets: closed forms ---------------------------------------------------------------------------------
@@ -156,9 +157,9 @@ def test_wasserstein_equals_scipy():
     real, sim = rng.integers(0, 7, size=40), rng.integers(0, 7, size=200)
     p_hat, q_hat = np.bincount(real, minlength=7) / 40, np.bincount(sim, minlength=7) / 200
     assert float(P.wasserstein_1d(p_hat, q_hat)) == pytest.approx(wasserstein_distance(real, sim), rel=1e-12)
-    assert P.wasserstein_1d_samples(real, sim) == pytest.approx(wasserstein_distance(real, sim), rel=1e-12)
+    assert wasserstein_samples(real, sim) == pytest.approx(wasserstein_distance(real, sim), rel=1e-12)
     x, y = rng.normal(size=57), rng.gamma(2.0, size=31)
-    assert P.wasserstein_1d_samples(x, y) == pytest.approx(wasserstein_distance(x, y), rel=1e-12)
+    assert wasserstein_samples(x, y) == pytest.approx(wasserstein_distance(x, y), rel=1e-12)
 
 
 def test_wasserstein_bounds_bracket_the_ball():

@@ -14,9 +14,9 @@ from torch.nn import functional
 
 from harness import Curve, Metric, Profile, Suite, Task
 from harness.data import data_task, text_fingerprint
+from harness.quantization import quantized_layers
 from suites.ptq import phases
 from suites.ptq.contract import CheckpointedModel, Evaluation, Quantizer
-from suites.ptq.quantizers import quantized_layers
 
 DESCRIPTION = """\
 Does a well-trained model survive INT4 weight quantization, and does that change as

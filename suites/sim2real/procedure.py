@@ -363,23 +363,6 @@ def wasserstein_1d(p: ArrayLike, q: ArrayLike, support: ArrayLike | None = None)
     return (np.abs(np.cumsum(p, -1) - np.cumsum(q, -1))[..., :-1] * gaps).sum(-1)
 
 
-def wasserstein_1d_samples(x: ArrayLike, y: ArrayLike) -> float:
-    """W1 between the empirical distributions of two 1-D samples: ∫ |F_x(t) − F_y(t)| dt.
-
-    Both empirical CDFs are constant between consecutive pooled sample values, so the integral is the
-    sum over the pooled sorted values v_1 ≤ … ≤ v_N of |F_x(v_i) − F_y(v_i)| (v_{i+1} − v_i). Equals
-    ``scipy.stats.wasserstein_distance(x, y)``.
-    """
-    x, y = np.sort(np.asarray(x, dtype=np.float64).ravel()), np.sort(np.asarray(y, dtype=np.float64).ravel())
-    if x.size == 0 or y.size == 0:
-        raise ValueError("both samples must be non-empty")
-    pooled = np.sort(np.concatenate([x, y]))
-    at = pooled[:-1]
-    fx = np.searchsorted(x, at, side="right") / x.size
-    fy = np.searchsorted(y, at, side="right") / y.size
-    return float(np.sum(np.abs(fx - fy) * np.diff(pooled)))
-
-
 def wasserstein_bounds(p_hat: ArrayLike, q_hat: ArrayLike, r: ArrayLike, support: ArrayLike | None = None) -> Bounds:
     """W1(u, q̂) over the ball {u : KL(p̂‖u) ≤ r} on ordered cells, bounded cut by cut.
 

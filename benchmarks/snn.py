@@ -1,0 +1,73 @@
+"""snn cost: the vectorized spike-train distances against elephant on the same matched neuron pairs.
+
+Run: .venv/bin/python benchmarks/snn.py
+On 200 matched pairs × 100 time steps of random spike trains (10% firing probability, fixed seed):
+- van Rossum (tau = 5 steps): ``distances.van_rossum`` over all pairs at once, against
+  ``elephant.spike_train_dissimilarity.van_rossum_distance`` pair by pair, as a user would call it;
+- Victor–Purpura (cost 0.5 per step): ``distances.victor_purpura`` against elephant's
+  ``victor_purpura_distance``, likewise.
+Values are checked equal (relative 1e-9) before timing. Goal: at least 100x faster than elephant.
+"""
+
+from __future__ import annotations
+
+import time
+
+import neo
+import numpy as np
+import quantities as pq
+from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
+
+from suites.snn import distances
+
+PAIRS, STEPS, FIRING = 200, 100, 0.1
+TAU, COST = 5.0, 0.5  # in steps (dt = 1 ms for elephant)
+GOAL = 100.0
+
+
+def best_of(runs: int, work) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def spike_trains(trains: np.ndarray) -> list[neo.SpikeTrain]:
+    return [neo.SpikeTrain(np.flatnonzero(row).astype(float), units="ms", t_stop=float(STEPS)) for row in trains]
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.random((PAIRS, STEPS)) < FIRING
+    b = rng.random((PAIRS, STEPS)) < FIRING
+    trains_a, trains_b = spike_trains(a), spike_trains(b)
+    cases = [
+        (
+            "van Rossum",
+            lambda: distances.van_rossum(a, b, TAU),
+            lambda: [van_rossum_distance([x, y], TAU * pq.ms)[0, 1] for x, y in zip(trains_a, trains_b, strict=True)],
+        ),
+        (
+            "Victor-Purpura",
+            lambda: distances.victor_purpura(a, b, COST),
+            lambda: [
+                victor_purpura_distance([x, y], COST / pq.ms)[0, 1] for x, y in zip(trains_a, trains_b, strict=True)
+            ],
+        ),
+    ]
+    for name, ours, reference in cases:
+        np.testing.assert_allclose(ours(), np.array(reference()), rtol=1e-9, atol=1e-12)
+        fast = best_of(20, ours)
+        slow = best_of(3, reference)
+        speedup = slow / fast
+        print(
+            f"{name}, {PAIRS} pairs x {STEPS} steps: {fast * 1e3:.3f} ms vs elephant {slow * 1e3:.1f} ms "
+            f"= {fast / slow:.2e}x elephant's time ({speedup:.0f}x faster): "
+            f"goal of {GOAL:.0f}x {'met' if speedup >= GOAL else 'NOT met'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
