@@ -51,6 +51,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/ptq.py
 	$(BIN)/python benchmarks/sycophancy.py
 	$(BIN)/python benchmarks/sim2real.py
+	$(BIN)/python benchmarks/snn.py
 
 clean:
 	rm -rf $(VENV) results/*.duckdb* site/ tests/output/

@@ -61,14 +61,19 @@ class UniformStates(torch.autograd.Function):
     """Round a state to the nearest of evenly spaced ``levels`` in O(1) per value, straight-through gradient.
 
     snntorch's ``state_quant`` compares every value with every level (2^bits of them); the levels are
-    evenly spaced, so the nearest one is an index computation. Same levels, same result (tested).
+    evenly spaced, so only the few levels around (state − low) / step need comparing. Same levels, same
+    result, ties included (tested).
     """
 
     @staticmethod
     def forward(ctx, state: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         step = (levels[-1] - levels[0]) / (len(levels) - 1)
-        index = torch.round((state - levels[0]) / step).clamp(0, len(levels) - 1).long()
-        return levels[index]
+        below = torch.floor((state - levels[0]) / step).long()
+        # The nearest level is one of three neighbours whatever the rounding of the division; among them the
+        # first of equally near ones wins, as in snntorch's argmin over all levels.
+        candidates = (below.unsqueeze(-1) + torch.tensor([-1, 0, 1, 2])).clamp(0, len(levels) - 1)
+        nearest = (levels[candidates] - state.unsqueeze(-1)).abs().argmin(dim=-1, keepdim=True)
+        return levels[candidates.gather(-1, nearest).squeeze(-1)]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

@@ -79,3 +79,21 @@ def test_gptq_lowers_the_output_error_of_round_to_nearest(weight):
     assert output_error(calibrated) < 0.8 * output_error(rtn)
     levels = calibrated.reshape(-1, 32) / (calibrated.reshape(-1, 32).abs().amax(1, keepdim=True) / 7 + 1e-30)
     assert torch.unique(levels.round()).numel() <= 16, "GPTQ's weights stay on an INT4 grid"
+
+
+def test_clipping_caps_the_range_at_a_multiple_of_the_rms_weight():
+    """Shared with the snn suite: clip=None is the max-|w| range; a clip narrower than it saturates the largest
+    weights at the clipping range and resolves the rest on a finer grid."""
+    weight = torch.randn(16, 64, generator=torch.Generator().manual_seed(0))
+    rms, top = weight.pow(2).mean().sqrt(), weight.abs().max()
+    assert torch.equal(symmetric(weight, 4, "tensor", clip=None), symmetric(weight, 4, "tensor"))
+    assert torch.equal(symmetric(weight, 4, "tensor", clip=100.0), symmetric(weight, 4, "tensor"))  # wider than max
+    clipped = symmetric(weight, 4, "tensor", clip=1.5)
+    step = 1.5 * rms / 7
+    assert torch.allclose(clipped.max(), 7 * step) and torch.allclose(clipped.min(), -8 * step)
+    inside = weight.abs() < 1.5 * rms
+    assert (clipped[inside] - weight[inside]).abs().max() <= step / 2 + 1e-6
+    assert (symmetric(weight, 4, "tensor") - weight)[inside].abs().max() > step / 2  # the full range is coarser
+    assert float(top) > float(1.5 * rms)
+    with pytest.raises(ValueError, match="at least 2 bits"):
+        symmetric(weight, 1)
