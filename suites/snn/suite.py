@@ -202,12 +202,13 @@ def compare(original: Recording, quantized: Recording, labels: np.ndarray) -> di
 def evaluate(cell) -> dict:
     model: SpikingModel = cell.model.create(cell.task.name, cell.seed)  # trains and caches before any method code
     test = model.test()
-    original = record(model.network(), test.spikes)
+    inputs, labels = test.spikes.clone(), test.labels.numpy().copy()  # out of the quantizer's reach
+    original = record(model.network(), inputs)  # before any quantizer code is loaded
     quantizer: SpikeQuantizer = cell.method.create()
     network = model.network()
     quantizer.quantize(network, model, cell.seed)
-    quantized = record(network, test.spikes, classes=original.output.shape[2])
-    return compare(original, quantized, test.labels.numpy())
+    quantized = record(network, inputs, classes=original.output.shape[2])
+    return compare(original, quantized, labels)
 
 
 SUITE = Suite(
