@@ -14,9 +14,7 @@ forward+backward floor.
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import quantus
@@ -25,6 +23,7 @@ from captum.attr import IntegratedGradients as CaptumIG
 from captum.metrics import infidelity as captum_infidelity
 from captum.metrics import sensitivity_max as captum_sensitivity_max
 from quantus.functions.perturb_func import batch_baseline_replacement_by_indices
+from timing import best_time
 
 from harness.data import load
 from plugins.attribution_methods import IntegratedGradients, PathSampledIG
@@ -38,16 +37,6 @@ RUNS = 100
 SUBSET = 16
 DRAWS = 32
 SHIFTS = 8
-
-
-def best_time(work: Callable[[], object], repeats: int = 10) -> float:
-    work()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def forward_floor(model, rows: int, shape: torch.Size) -> float:

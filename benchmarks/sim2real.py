@@ -11,7 +11,6 @@ Values are checked equal before timing. Goal: at least as fast as the reference.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +20,9 @@ from suites.sim2real import procedure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from kl_reference import slsqp_kl
+from timing import best_time
 
 SCENARIOS, CELLS = 200, 7
-
-
-def best_of(runs: int, work) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def slsqp_kl_sup(p: np.ndarray, q: np.ndarray, r: float) -> float:
@@ -49,8 +40,8 @@ def main() -> None:
     ours = procedure.wasserstein_1d(p, q)
     reference = np.array([wasserstein_distance(x, x, p[j], q[j]) for j in range(SCENARIOS)])
     np.testing.assert_allclose(ours, reference, atol=1e-12)
-    fast = best_of(20, lambda: procedure.wasserstein_1d(p, q))
-    slow = best_of(5, lambda: [wasserstein_distance(x, x, p[j], q[j]) for j in range(SCENARIOS)])
+    fast = best_time(repeats=20, work=lambda: procedure.wasserstein_1d(p, q))
+    slow = best_time(repeats=5, work=lambda: [wasserstein_distance(x, x, p[j], q[j]) for j in range(SCENARIOS)])
     print(
         f"W1, {SCENARIOS} scenarios x {CELLS} cells: {fast * 1e3:.2f} ms vs scipy {slow * 1e3:.1f} ms "
         f"= {fast / slow:.3f}x the reference's time"
@@ -64,8 +55,8 @@ def main() -> None:
         f"KL sup: {finite.sum()} finite, largest relative gap to SLSQP {gap.max():.1e}, "
         f"SLSQP above ours in {np.sum(reference > ours + 1e-9)} (ours is the global sup)"
     )
-    fast = best_of(5, lambda: procedure.kl_sup(p, q, r))
-    slow = best_of(1, lambda: [slsqp_kl_sup(p[j], q[j], r[j]) for j in range(SCENARIOS)])
+    fast = best_time(repeats=5, work=lambda: procedure.kl_sup(p, q, r))
+    slow = best_time(repeats=1, work=lambda: [slsqp_kl_sup(p[j], q[j], r[j]) for j in range(SCENARIOS)])
     print(
         f"KL sup, {SCENARIOS} scenarios: {fast * 1e3:.1f} ms vs SLSQP {slow * 1e3:.0f} ms "
         f"= {fast / slow:.1e}x the reference's time"

@@ -13,14 +13,13 @@ Also the membrane quantizer's rounding against snntorch's ``state_quant`` on the
 
 from __future__ import annotations
 
-import time
-
 import neo
 import numpy as np
 import quantities as pq
 import torch
 from elephant.spike_train_dissimilarity import van_rossum_distance, victor_purpura_distance
 from snntorch.functional import quant
+from timing import best_time
 
 from plugins.spike_quantizers import UniformStates, membrane_levels
 from suites.snn import distances
@@ -28,15 +27,6 @@ from suites.snn import distances
 PAIRS, STEPS, FIRING = 200, 100, 0.1
 TAU, COST = 5.0, 0.5  # in steps (dt = 1 ms for elephant)
 GOAL = 100.0
-
-
-def best_of(runs: int, work) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def spike_trains(trains: np.ndarray) -> list[neo.SpikeTrain]:
@@ -64,8 +54,8 @@ def main() -> None:
     ]
     for name, ours, reference in cases:
         np.testing.assert_allclose(ours(), np.array(reference()), rtol=1e-9, atol=1e-12)
-        fast = best_of(20, ours)
-        slow = best_of(3, reference)
+        fast = best_time(repeats=20, work=ours)
+        slow = best_time(repeats=3, work=reference)
         speedup = slow / fast
         print(
             f"{name}, {PAIRS} pairs x {STEPS} steps: {fast * 1e3:.3f} ms vs elephant {slow * 1e3:.1f} ms "
@@ -77,8 +67,8 @@ def main() -> None:
     theirs = quant.state_quant(num_bits=8, uniform=True, threshold=1.0)
     levels = membrane_levels(8, 1.0)
     assert torch.equal(UniformStates.apply(states, levels), theirs(states))
-    fast = best_of(20, lambda: UniformStates.apply(states, levels))
-    slow = best_of(3, lambda: theirs(states))
+    fast = best_time(repeats=20, work=lambda: UniformStates.apply(states, levels))
+    slow = best_time(repeats=3, work=lambda: theirs(states))
     print(
         f"membrane rounding, 200,000 states at 8 bits: {fast * 1e3:.2f} ms vs snntorch state_quant "
         f"{slow * 1e3:.0f} ms = {fast / slow:.1e}x its time"
