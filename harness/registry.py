@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from harness.errors import unknown_name
+
 if TYPE_CHECKING:
     from harness.grid import Cell
 
@@ -62,6 +64,13 @@ class Metric:
     metric) as one stacked bar per condition, one segment per metric of the group
     in declaration order. ``axis`` names a curve's step axis ("pushback turn",
     "coverage", "layer"); the site labels the curve's x axis with it ("step" if empty).
+
+    ``versus`` names another metric of the same suite to draw this one against:
+    when non-empty (a slug), the site draws per task (and the other side where the
+    suite folds it into its conditions) a scatter plot with one labelled point per
+    entry, x its mean over seeds of the ``versus`` metric, y its mean over seeds of
+    this one (each seed's value is the mean of its samples, as on the leaderboard).
+    Both metrics must be ``sample`` or ``scalar``, and a metric is not drawn against itself.
     """
 
     name: str
@@ -75,6 +84,7 @@ class Metric:
     phases: bool = False
     group: str = ""
     axis: str = ""
+    versus: str = ""
 
     def validate(self) -> None:
         check_slug("metric", self.name)
@@ -91,6 +101,18 @@ class Metric:
                 )
         if not isinstance(self.axis, str):
             raise InvalidSpec(f"metric {self.name!r}: axis must be a string naming the step axis, got {self.axis!r}")
+        if self.versus != "":
+            check_slug(f"metric {self.name!r}: versus", self.versus)
+            if self.versus == self.name:
+                raise InvalidSpec(
+                    f"metric {self.name!r} has versus {self.versus!r}, itself: name another metric of the suite "
+                    "to draw it against, or leave versus empty"
+                )
+            if not self.rankable:
+                raise InvalidSpec(
+                    f"metric {self.name!r} has shape {self.shape!r} but is drawn versus {self.versus!r}: only "
+                    "'sample' and 'scalar' metrics are drawn against another; leave versus empty"
+                )
 
     @property
     def rankable(self) -> bool:
@@ -228,6 +250,9 @@ class Suite:
         for metric in self.metrics:
             metric.validate()
         _check_unique(f"suite {self.name!r} metric", [m.name for m in self.metrics])
+        for metric in self.metrics:
+            if metric.versus:
+                _check_versus(self, metric)
         primary = self.metric(self.primary_metric) if self.primary_metric in self.metric_names else None
         if primary is None or not primary.rankable:
             raise InvalidSpec(
@@ -269,6 +294,24 @@ class Suite:
         if kind is None or spec is None:
             return kind is None and spec is None
         return spec.kind is kind and (spec.tasks is None or task in spec.tasks)
+
+
+def _check_versus(suite: Suite, metric: Metric) -> None:
+    """``metric.versus`` must name another scalar or per-sample metric of ``suite``."""
+    candidates = [m.name for m in suite.metrics if m.rankable and m.name != metric.name]
+    if metric.versus not in suite.metric_names:
+        raise InvalidSpec(
+            f"suite {suite.name!r}: metric {metric.name!r} is drawn versus {metric.versus!r}, which the suite does "
+            f"not declare: {unknown_name('scalar or per-sample metric', metric.versus, candidates)} (or leave "
+            "versus empty)"
+        )
+    shape = suite.metric(metric.versus).shape
+    if shape not in ("scalar", "sample"):
+        raise InvalidSpec(
+            f"suite {suite.name!r}: metric {metric.name!r} is drawn versus {metric.versus!r}, a {shape!r} metric: "
+            f"only 'sample' and 'scalar' metrics can be an axis; name one of {', '.join(candidates) or 'none'}, or "
+            "leave versus empty"
+        )
 
 
 def _check_unique(what: str, names: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ from harness.errors import UsageError
 from harness.registry import Suite, kind_name
 from harness.scores import NO_INDEX, ScoreRows
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = Path("results") / "reliabench.duckdb"
 DB_ENV = "RELIABENCH_DB"
 
@@ -48,7 +48,7 @@ CREATE TABLE suites (
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
     meaning VARCHAR, shape VARCHAR, formula VARCHAR, reference VARCHAR, deterministic BOOLEAN, phases BOOLEAN,
-    position INTEGER, group_name VARCHAR DEFAULT '', axis VARCHAR DEFAULT '',
+    position INTEGER, group_name VARCHAR DEFAULT '', axis VARCHAR DEFAULT '', versus VARCHAR DEFAULT '',
     PRIMARY KEY (suite, suite_version, metric)
 );
 CREATE TABLE cells (
@@ -69,6 +69,8 @@ MIGRATIONS: dict[int, str] = {
     # 1 -> 2: metrics say which group of shares they belong to and what their step axis is
     1: "ALTER TABLE metrics ADD COLUMN group_name VARCHAR DEFAULT '';\n"
     "ALTER TABLE metrics ADD COLUMN axis VARCHAR DEFAULT '';",
+    # 2 -> 3: a metric may name another to be drawn against (a scatter plot per condition)
+    2: "ALTER TABLE metrics ADD COLUMN versus VARCHAR DEFAULT '';",
 }
 
 # The columns ``record_suite`` writes, named: a migrated table has its newer columns at the end.
@@ -87,6 +89,7 @@ METRIC_COLUMNS = (
     "position",
     "group_name",
     "axis",
+    "versus",
 )
 
 
@@ -275,6 +278,7 @@ class Store:
                         position,
                         m.group,
                         m.axis,
+                        m.versus,
                     ]
                     for position, m in enumerate(suite.metrics)
                 ],
@@ -344,10 +348,12 @@ class Store:
         return self.query("SELECT * FROM suites ORDER BY suite, suite_version")
 
     def metrics(self, suite: str | None = None) -> pd.DataFrame:
-        """The declared metrics in declaration order; ``group_name`` and ``axis`` are '' where none was declared."""
+        """The declared metrics in declaration order; ``group_name``, ``axis`` and ``versus`` are '' where none was
+        declared."""
         where = "WHERE suite = ?" if suite else ""
         return self.query(
-            "SELECT * REPLACE (coalesce(group_name, '') AS group_name, coalesce(axis, '') AS axis) "
+            "SELECT * REPLACE (coalesce(group_name, '') AS group_name, coalesce(axis, '') AS axis, "
+            "coalesce(versus, '') AS versus) "
             f"FROM metrics {where} ORDER BY suite, suite_version, position",
             [suite] if suite else [],
         )

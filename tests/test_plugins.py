@@ -105,6 +105,40 @@ def test_metric_groups_and_axes_are_validated():
     assert [m.group for m in fine.metrics] == ["", "answer", "answer", ""] and fine.metric("c").axis == "pushback turn"
 
 
+def test_metric_versus_is_validated():
+    base = (Metric("m", True), Metric("rate-emd", False, shape="scalar"), Metric("c", True, shape="curve"))
+
+    def with_versus(name: str, versus: object, shape: str = "sample") -> Suite:
+        return toy_suite(name=name, metrics=(*base, Metric("drop", False, shape=shape, versus=versus)))
+
+    def register_suites(register):
+        register(with_versus("bad-slug", "Rate EMD"))
+        register(with_versus("itself", "drop"))
+        register(with_versus("curve-drawn", "rate-emd", shape="curve"))
+        register(with_versus("unknown", "rate-em"))
+        register(with_versus("curve-axis", "c"))
+        register(with_versus("fine", "rate-emd"))
+
+    registry = load_registry(extra=[plugin(register_suites=register_suites)], defaults=False)
+    problems = registry.plugins[-1].problems
+    assert list(registry.suites) == ["fine"] and len(problems) == 5
+    assert any("metric 'drop': versus name 'Rate EMD' is not a slug" in p for p in problems)
+    assert any("metric 'drop' has versus 'drop', itself: name another metric" in p for p in problems)
+    assert any("metric 'drop' has shape 'curve' but is drawn versus 'rate-emd'" in p for p in problems)
+    assert any(
+        "suite 'unknown': metric 'drop' is drawn versus 'rate-em', which the suite does not declare: no scalar or "
+        "per-sample metric named 'rate-em'; did you mean 'rate-emd'?" in p
+        for p in problems
+    )
+    assert any(
+        "suite 'curve-axis': metric 'drop' is drawn versus 'c', a 'curve' metric: only 'sample' and 'scalar' "
+        "metrics can be an axis; name one of m, rate-emd" in p
+        for p in problems
+    )
+    fine = registry.suites["fine"]
+    assert fine.metric("drop").versus == "rate-emd" and fine.metric("m").versus == ""
+
+
 def test_duplicate_names_are_rejected_naming_both_providers():
     spec = MethodSpec("twin", object, "1", lambda: None)
     first = plugin(name="first-plugin", register_methods=lambda register: register(spec))

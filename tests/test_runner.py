@@ -273,7 +273,11 @@ def test_newer_schema_is_refused(db):
         Store(db)
 
 
-# The metrics table as schema version 1 wrote it (before group_name and axis).
+# The metrics table as schema versions 1 and 2 wrote it (before group_name and axis; before versus).
+V1_COLUMNS = (
+    "suite, suite_version, metric, higher_is_better, unit, meaning, shape, formula, reference, deterministic, "
+    "phases, position"
+)
 V1_METRICS = """
 CREATE TABLE metrics (
     suite VARCHAR, suite_version VARCHAR, metric VARCHAR, higher_is_better BOOLEAN, unit VARCHAR,
@@ -282,45 +286,85 @@ CREATE TABLE metrics (
     PRIMARY KEY (suite, suite_version, metric)
 );
 """
+V2_METRICS = V1_METRICS.replace(
+    "    position INTEGER,\n", "    position INTEGER, group_name VARCHAR DEFAULT '', axis VARCHAR DEFAULT '',\n"
+)
 
 
-def _as_v1(db) -> None:
-    """Turn a database into schema version 1: the v1 metrics table, holding the same declarations."""
+def _as_old(db, version: int) -> None:
+    """Turn a database into schema ``version`` (1 or 2): that version's metrics table, holding the same
+    declarations (as far as it has columns for them)."""
+    columns = V1_COLUMNS + (", group_name, axis" if version == 2 else "")
     con = duckdb.connect(str(db))
-    declared = con.execute(
-        "SELECT suite, suite_version, metric, higher_is_better, unit, meaning, shape, formula, reference, "
-        "deterministic, phases, position FROM metrics"
-    ).fetchall()
+    declared = con.execute(f"SELECT {columns} FROM metrics").fetchall()
     con.execute("DROP TABLE metrics")
-    con.execute(V1_METRICS)
-    con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", declared)
-    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.execute(V1_METRICS if version == 1 else V2_METRICS)
+    con.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * len(declared[0]))})", declared)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
     con.close()
+
+
+def _migrated(db) -> tuple[str, set[str], pd.DataFrame]:
+    with pytest.raises(UsageError, match="old schema"):
+        Store(db, read_only=True)
+    with Store(db) as store:  # a writer migrates
+        version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0]
+        columns = store.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics'")
+        return version, set(columns["column_name"]), store.metrics("toy")
 
 
 def test_v1_database_is_migrated_and_reads_as_before(registry, db):
     from harness.publish.content import suite_page
 
     run(registry, db, methods=["good", "bad"], seeds=(0,))
-    _as_v1(db)
-    with pytest.raises(UsageError, match="old schema"):
-        Store(db, read_only=True)
-    with Store(db) as store:  # a writer migrates
-        version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")["value"][0]
-        columns = store.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics'")
-        metrics = store.metrics("toy")
-    assert version == str(SCHEMA_VERSION) == "2"
-    assert {"group_name", "axis"} <= set(columns["column_name"])
+    _as_old(db, 1)
+    version, columns, metrics = _migrated(db)
+    assert version == str(SCHEMA_VERSION) == "3", "1 -> 2 -> 3"
+    assert {"group_name", "axis", "versus"} <= columns
     assert metrics["metric"].tolist() == list(registry.suites["toy"].metric_names), "declaration order is kept"
-    assert (metrics["group_name"] == "").all() and (metrics["axis"] == "").all()
+    assert (metrics["group_name"] == "").all() and (metrics["axis"] == "").all() and (metrics["versus"] == "").all()
     with Store(db) as store:  # a NULL, as a hand-made row may hold, reads as ''
-        store.con.execute("UPDATE metrics SET group_name = NULL, axis = NULL WHERE metric = 'trace'")
+        store.con.execute("UPDATE metrics SET group_name = NULL, axis = NULL, versus = NULL WHERE metric = 'trace'")
         trace = store.metrics("toy").set_index("metric").loc["trace"]
-        assert (trace["group_name"], trace["axis"]) == ("", "")
+        assert (trace["group_name"], trace["axis"], trace["versus"]) == ("", "", "")
         store.record_suite(registry.suites["toy"])  # named columns: the appended ones get their values
     with Store(db, read_only=True) as store:
         page = suite_page(store, "toy")
-    assert list(page.curves) == ["trace"] and page.groups == {} and page.rows[0].entry == "good"
+    assert list(page.curves) == ["trace"] and page.groups == {} and page.scatters == {}
+    assert page.rows[0].entry == "good"
+
+
+def test_v2_database_is_migrated_keeping_its_groups_and_axes(registry, db):
+    from harness.publish.content import suite_page
+
+    toy = registry.suites["toy"]
+    declared = dataclasses.replace(
+        toy,
+        metrics=tuple(dataclasses.replace(m, axis="checkpoint") if m.name == "trace" else m for m in toy.metrics),
+    )
+    registry.suites["toy"] = declared
+    run(registry, db, methods=["good", "bad"], seeds=(0,))
+    _as_old(db, 2)
+    version, columns, metrics = _migrated(db)
+    assert version == "3" and "versus" in columns
+    assert metrics.set_index("metric")["axis"].to_dict() == {
+        "score": "",
+        "total": "",
+        "trace": "checkpoint",
+        "matrix": "",
+    }
+    assert (metrics["versus"] == "").all(), "rows written before versus have none"
+    drawn = dataclasses.replace(
+        declared,
+        metrics=tuple(dataclasses.replace(m, versus="score") if m.name == "total" else m for m in declared.metrics),
+    )
+    with Store(db) as store:
+        store.record_suite(drawn)  # named columns: versus lands in its appended column
+        assert store.metrics("toy").set_index("metric")["versus"].to_dict()["total"] == "score"
+    with Store(db, read_only=True) as store:
+        page = suite_page(store, "toy")
+    assert list(page.scatters) == ["total"] and list(page.scatters["total"]) == ["small", "tiny-data"]
+    assert page.axis("trace") == "checkpoint"
 
 
 def test_every_metric_declaration_is_stored(registry, db):
@@ -328,6 +372,7 @@ def test_every_metric_declaration_is_stored(registry, db):
     shaped = (
         Metric("a", False, "u", "m", shape="scalar", formula="f", reference="r", deterministic=False, group="g"),
         Metric("b", True, shape="curve", phases=True, axis="pushback turn"),
+        Metric("c", True, shape="scalar", versus="a"),
     )
     with Store(db) as store:
         store.record_suite(dataclasses.replace(suite, metrics=shaped))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,7 +22,7 @@ from harness import Curve, Metric, Suite
 from harness import leaderboard as boards
 from harness.cli import main
 from harness.grid import plan_grid
-from harness.publish.charts import band_chart, stacked_bar_chart
+from harness.publish.charts import band_chart, scatter_chart, stacked_bar_chart
 from harness.publish.content import Band, suite_page
 from harness.publish.site import build_site
 from harness.runner import run_cells
@@ -64,11 +65,13 @@ SHARE_METRICS = (
     *(Metric(name, True, meaning=f"1 if the score is {name}", group="bucket") for name in BUCKETS),
     Metric("flip-rate", False, shape="curve", meaning="share of scores below a threshold", axis="pushback turn"),
     Metric("kept-mean", True, shape="curve", meaning="mean of the best scores kept", axis="coverage"),
+    Metric("shortfall", False, "points", "how far the lowest score falls below 1", shape="scalar", versus="score"),
 )
 
 
 def with_shares(suite: Suite) -> Suite:
-    """The toy suite plus a group of three per-sample shares and two curves along named axes."""
+    """The toy suite plus a group of three per-sample shares, two curves along named axes, and a scalar drawn
+    versus the per-sample score."""
 
     def evaluate(cell):
         result = dict(suite.evaluate(cell))
@@ -80,6 +83,7 @@ def with_shares(suite: Suite) -> Suite:
             coverage = [0.25, 0.5, 1.0]
             result["flip-rate"] = Curve([1.0, 2.0, 3.0], [float((values < t).mean()) for t in (0.0, 0.5, 1.0)])
             result["kept-mean"] = Curve(coverage, [float(best[: int(c * len(best))].mean()) for c in coverage])
+            result["shortfall"] = float(1 - values.min())
         return result
 
     return dataclasses.replace(suite, metrics=(*suite.metrics, *SHARE_METRICS), evaluate=evaluate)
@@ -213,6 +217,51 @@ def test_group_shares_are_stacked_bars(site):
     assert EVIL.replace("<", "&lt;") not in section
     methodology = (site / "methodology" / "toy.html").read_text()
     assert methodology.count('a share in group <a href="../suites/toy.html#group-bucket">bucket</a>') == 3
+
+
+def _points(svg: str) -> int:
+    """How many markers a scatter chart's ``points`` collection draws."""
+    marker = re.search(r'<g id="points">\s*<defs>\s*<path id="(\w+)"', svg).group(1)
+    return svg.count(f'xlink:href="#{marker}"')
+
+
+def test_a_metric_drawn_versus_another_is_a_scatter_per_task(site):
+    with Store(site.parent / "results.duckdb", read_only=True) as store:
+        page = suite_page(store, "toy")
+        scores = store.results("toy")
+    assert list(page.scatters) == ["shortfall"] and list(page.scatters["shortfall"]) == list(TASKS), "no 'overall'"
+    board = page.board.set_index(["metric", "task", "entry"])["mean"]
+    score = scores[scores["metric"] == "score"].groupby(["task", "entry", "seed"])["value"].mean()
+    for task in TASKS:
+        points = page.scatters["shortfall"][task]
+        assert list(points) == ["good", "fair", "bad"], "ranking order; entries without both metrics are left out"
+        for entry, (x, y) in points.items():
+            assert (x, y) == (board[("score", task, entry)], board[("shortfall", task, entry)])
+            assert x == pytest.approx(score[(task, entry)].mean()), "x: mean over seeds of each seed's sample mean"
+    assert page.best_corner("shortfall") == "lower right"
+    section = _section((site / "suites" / "toy.html").read_text(), "versus-shortfall")
+    assert "shortfall (points) against score</h2>" in section and "lower right" in section
+    assert section.count("<svg") == len(TASKS) and section.count("mean of seeds") == len(TASKS)
+    charts = section.split("<svg")[1:]
+    assert [_points(chart) for chart in charts] == [3] * len(TASKS), "one point per entry"
+    for entry in ("good", "fair", "bad"):
+        assert all(chart.count(f">{entry}<") == 1 for chart in charts), f"{entry}: its point is named once"
+    assert all(">score (↑ higher is better)<" in chart for chart in charts), "x axis: name, direction"
+    assert all(">shortfall (points, ↓ lower is better)<" in chart for chart in charts), "y axis: name, unit, direction"
+    methodology = (site / "methodology" / "toy.html").read_text()
+    assert 'drawn against <a href="../suites/toy.html#versus-shortfall">score</a>' in methodology
+
+
+def test_scatter_chart_is_deterministic_names_every_point_and_shows_text_literally():
+    crowd = {f"entry-{i}": (0.001 * i, 0.002 * (i % 3)) for i in range(10)}
+    points = {"a $x$": (0.0, 1.0), "<b>": (1.0, 2.0), **crowd}
+    first = scatter_chart(points, "x $", "y", "y against x")
+    assert first == scatter_chart(points, "x $", "y", "y against x") and first.startswith("<svg")
+    assert _points(first) == len(points)
+    assert "a $x$" in first and "&lt;b&gt;" in first and "<b>" not in first and ">x $<" in first
+    assert all(first.count(f">{name}<") == 1 for name in crowd), "a crowd's names are all drawn"
+    apart = scatter_chart({"a": (0.0, 0.0), "b": (1.0, 1.0)}, "x", "y", "apart")
+    assert first.count('<g id="patch_') > apart.count('<g id="patch_'), "crowded names are joined to their points"
 
 
 def test_stacked_bar_chart_is_deterministic_and_shows_text_literally():

@@ -184,6 +184,87 @@ def stacked_bar_chart(labels: list[str], parts: list[str], shares: list[list[flo
     return _svg(figure, axes)
 
 
+def scatter_chart(points: Mapping[str, tuple[float, float]], xlabel: str, ylabel: str, title: str) -> str:
+    """One point per label at (x, y), named beside it: e.g. each entry's mean of one metric against another's.
+
+    Names are placed one by one, the most isolated points first: each at the nearest free place around its point
+    (inside the frame, over no point and no name placed before), joined to it by a thin line when it had to move
+    away; where nothing is free, right of the point.
+    """
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    xs, ys = [x for x, _ in points.values()], [y for _, y in points.values()]
+    axes.scatter(xs, ys, color=ACCENT, s=18, zorder=3, gid="points")
+    axes.set_xlabel(_label(xlabel))
+    axes.set_ylabel(_label(ylabel))
+    axes.set_title(_label(title), fontsize=9, color=MUTED)
+    axes.grid(color=MUTED, alpha=0.25)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.margins(0.12)
+    figure.tight_layout()
+    _name_points(figure, axes, list(points), np.column_stack([xs, ys]))
+    return _svg(figure, axes)
+
+
+# where a scatter point's name is tried: distances (points) from it, nearest first, and directions (degrees)
+_RADII = (5.0, 12.0, 20.0, 30.0, 42.0, 56.0, 72.0, 90.0, 110.0)
+_ANGLES = (0, 180, 90, 270, 30, 150, 210, 330, 60, 120, 240, 300)
+
+
+def _name_points(figure, axes, labels: list[str], xy: np.ndarray) -> None:
+    """Annotate each point with its label where it hides nothing (greedy; see :func:`scatter_chart`)."""
+    renderer = figure.canvas.get_renderer()
+    scale = figure.dpi / 72  # points to pixels
+    frame = axes.get_window_extent(renderer)
+    centres = axes.transData.transform(xy)
+    gaps = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    crowd = (gaps < 30 * scale).sum(axis=1)
+    placed: list[tuple[float, float, float, float]] = []
+    for i in sorted(range(len(labels)), key=lambda i: (crowd[i], i)):
+        probe = axes.text(0, 0, _label(labels[i]), fontsize=7)
+        box = probe.get_window_extent(renderer)
+        width, height = box.width, box.height
+        probe.remove()
+        others = np.delete(centres, i, axis=0)
+        chosen = None
+        for radius in _RADII:
+            for angle in _ANGLES:
+                dx, dy = radius * np.cos(np.radians(angle)), radius * np.sin(np.radians(angle))
+                ha = "left" if dx > 0.5 else "right" if dx < -0.5 else "center"
+                va = "bottom" if dy > 0.5 else "top" if dy < -0.5 else "center"
+                x0 = centres[i, 0] + dx * scale - {"left": 0, "center": width / 2, "right": width}[ha]
+                y0 = centres[i, 1] + dy * scale - {"bottom": 0, "center": height / 2, "top": height}[va]
+                x1, y1 = x0 + width, y0 + height
+                if x0 < frame.x0 or x1 > frame.x1 or y0 < frame.y0 or y1 > frame.y1:
+                    continue
+                pad = 3 * scale
+                if ((others > [x0 - pad, y0 - pad]) & (others < [x1 + pad, y1 + pad])).all(axis=1).any():
+                    continue
+                if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in placed):
+                    continue
+                chosen = (radius, (dx, dy), ha, va, (x0, y0, x1, y1))
+                break
+            if chosen:
+                break
+        if chosen is None:  # nowhere free: right of the point, over whatever is there
+            x0, y0 = centres[i, 0] + _RADII[0] * scale, centres[i, 1] - height / 2
+            chosen = (_RADII[0], (_RADII[0], 0.0), "left", "center", (x0, y0, x0 + width, y0 + height))
+        radius, offset, ha, va, extent = chosen
+        leader = {"arrowstyle": "-", "color": MUTED, "lw": 0.5, "shrinkA": 0, "shrinkB": 3}
+        axes.annotate(
+            _label(labels[i]),
+            tuple(xy[i]),
+            xytext=offset,
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=7,
+            arrowprops=leader if radius > _RADII[0] else None,
+        )
+        placed.append(extent)
+
+
 def matrix_chart(matrices: dict[str, np.ndarray], title: str, row_label: str, col_label: str) -> str:
     """One heat map per entry on a shared colour scale; missing cells (NaN) stay blank."""
     columns = min(4, len(matrices))

@@ -104,6 +104,9 @@ class SuitePage:
     groups: dict[str, list[str]] = field(default_factory=dict)  # group -> its metrics, in declaration order
     matrices: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     matrix_metric: str = ""
+    # every metric drawn versus another, in declaration order: metric -> condition (each task, or task · other
+    # side; not 'overall') -> entry (in ranking order) -> (x, y), its board means of the versus metric and of it
+    scatters: dict[str, dict[str, dict[str, tuple[float, float]]]] = field(default_factory=dict)
 
     def metric(self, name: str) -> dict[str, Any]:
         return next(m for m in self.metrics if m["metric"] == name)
@@ -111,6 +114,18 @@ class SuitePage:
     def axis(self, metric: str) -> str:
         """What a curve metric's steps are, for its x axis: its declared ``axis``, else "step"."""
         return self.metric(metric)["axis"] or "step"
+
+    def versus_title(self, metric: str) -> str:
+        """'y (its unit) against x (its unit)' for a metric drawn against its ``versus`` metric."""
+        y = self.metric(metric)
+        return " against ".join(
+            f"{m['metric']} ({m['unit']})" if m["unit"] else m["metric"] for m in (y, self.metric(y["versus"]))
+        )
+
+    def best_corner(self, metric: str) -> str:
+        """Where the scatter of ``metric`` against its ``versus`` metric has the entries best on both."""
+        y, x = self.metric(metric), self.metric(self.metric(metric)["versus"])
+        return f"{'upper' if y['higher_is_better'] else 'lower'} {'right' if x['higher_is_better'] else 'left'}"
 
     def marks_phases(self, metric: str) -> bool:
         """Whether a curve shares the phases metric's step axis, so its charts show the phases."""
@@ -221,6 +236,7 @@ def suite_page(store: Store, suite: str) -> SuitePage:
         if m["group_name"]:
             groups.setdefault(m["group_name"], []).append(m["metric"])
     return SuitePage(
+        scatters=_scatters(rows, metrics, conditions),
         curves={metric: by_condition for metric, by_condition in curves.items() if by_condition},
         bands=bands,
         phases=_curves(folded, phase_metric),
@@ -246,6 +262,32 @@ def suite_page(store: Store, suite: str) -> SuitePage:
         last_run=str(part.cells["finished_at"].max())[:16],
         ranked=ranked[0],
     )
+
+
+def _scatters(
+    rows: list[Row], metrics: list[dict[str, Any]], conditions: list[str]
+) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    """Per metric with a ``versus``, per condition but 'overall', per entry with both: (its versus mean, its mean).
+
+    The means are the board's (mean over seeds of each seed's value, a seed's value the mean of its samples), so
+    a point sits where the leaderboard's two columns put it.
+    """
+    out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+    for metric in metrics:
+        by_condition = {}
+        for condition in conditions if metric["versus"] else ():
+            if condition == boards.OVERALL:
+                continue
+            points = {}
+            for row in rows:
+                x, y = row.values.get((metric["versus"], condition)), row.values.get((metric["metric"], condition))
+                if x is not None and y is not None and x.mean is not None and y.mean is not None:
+                    points[row.entry] = (x.mean, y.mean)
+            if points:
+                by_condition[condition] = points
+        if by_condition:
+            out[metric["metric"]] = by_condition
+    return out
 
 
 def _curves(scores: pd.DataFrame, metric: str) -> dict[str, dict[str, tuple[list[float], list[float]]]]:

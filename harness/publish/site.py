@@ -20,6 +20,7 @@ from harness.publish.charts import (
     curve_chart,
     interval_chart,
     matrix_chart,
+    scatter_chart,
     stacked_bar_chart,
 )
 from harness.publish.content import EntryPage, SuitePage, entry_pages, file_name, suite_page
@@ -106,6 +107,31 @@ def _curve_charts(page: SuitePage) -> dict[str, dict[str, str]]:
                 )
                 for condition, runs in page.bands[metric].items()
             }
+    return charts
+
+
+def _scatter_label(metric: dict) -> str:
+    """A scatter axis: the metric, its unit and which way is better, e.g. 'rate-emd (spikes per step, ↓ lower is
+    better)'."""
+    better = "↑ higher is better" if metric["higher_is_better"] else "↓ lower is better"
+    return f"{metric['metric']} ({metric['unit'] + ', ' if metric['unit'] else ''}{better})"
+
+
+def _scatter_charts(page: SuitePage) -> dict[str, dict[str, str]]:
+    """Per metric drawn versus another, per condition: one labelled point per entry (x its versus metric)."""
+    charts: dict[str, dict[str, str]] = {}
+    for metric, by_condition in page.scatters.items():
+        y = page.metric(metric)
+        x = page.metric(y["versus"])
+        charts[metric] = {
+            condition: scatter_chart(
+                points,
+                _scatter_label(x),
+                _scatter_label(y),
+                f"{metric} against {y['versus']}, {condition}, mean of seeds",
+            )
+            for condition, points in by_condition.items()
+        }
     return charts
 
 
@@ -221,6 +247,7 @@ def _write_site(
             chart=_chart(page),
             critical_difference=_critical_difference(page),
             curves=_curve_charts(page),
+            scatters=_scatter_charts(page),
             groups={group: charts for group, charts in groups.items() if charts},
             matrices=matrices,
         )

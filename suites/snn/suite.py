@@ -69,6 +69,7 @@ METRICS = (
         "fraction",
         "Per test input: 1 if the original was right and the quantized network wrong, −1 for the reverse.",
         formula="1[original right] − 1[quantized right]",
+        versus="rate-emd",  # the paper's point in one picture: accuracy can hold while firing changes
     ),
     Metric("accuracy", True, "fraction", "Accuracy of the quantized network.", shape="scalar"),
     Metric("rate-mae", False, "spikes per step", "Mean over neurons of |r_quantized − r_original|.", shape="scalar"),
