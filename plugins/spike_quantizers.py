@@ -30,7 +30,7 @@ from harness.quantization import quantized_layers, symmetric
 from suites.snn.contract import SpikeQuantizer, SpikingModel
 
 CLIPPINGS = {"narrow": 1.5, "medium": 3.0, "wide": None}  # × the layer's RMS weight; None: its max |w|
-FINE_TUNE_EPOCHS = 2
+FINE_TUNE_EPOCHS = 1
 MAJOR = 1
 
 
@@ -178,7 +178,7 @@ QUANTIZERS: dict[str, tuple[SpikeQuantizer, str]] = {
         for bits in (8, 4)
     },
     **{
-        f"lq-net-{bits}": (LQNet(bits), f"LQ-Net learned {bits}-bit weight basis, {FINE_TUNE_EPOCHS} epochs of QAT")
+        f"lq-net-{bits}": (LQNet(bits), f"LQ-Net learned {bits}-bit weight basis, {FINE_TUNE_EPOCHS} epoch of QAT")
         for bits in (4, 2)
     },
 }

@@ -202,8 +202,8 @@ def compare(original: Recording, quantized: Recording, labels: np.ndarray) -> di
 
 def evaluate(cell) -> dict:
     model: SpikingModel = cell.model.create(cell.task.name, cell.seed)  # trains and caches before any method code
-    test = model.test()
-    inputs, labels = test.spikes.clone(), test.labels.numpy().copy()  # out of the quantizer's reach
+    test, count = model.test(), cell.config["test_inputs"]
+    inputs, labels = test.spikes[:, :count].clone(), test.labels[:count].numpy().copy()  # out of the quantizer's reach
     original = record(model.network(), inputs)  # before any quantizer code is loaded
     quantizer: SpikeQuantizer = cell.method.create()
     network = model.network()
@@ -220,7 +220,10 @@ SUITE = Suite(
     tasks=tuple(data_task(name, "; rate coded over 20 time steps") for name in ("digits", "mnist1d")),
     metrics=METRICS,
     primary_metric="rate-emd",
-    profiles={"quick": Profile(seeds=(0, 1, 2)), "full": Profile(seeds=(0, 1, 2, 3, 4))},
+    profiles={
+        "quick": Profile(seeds=(0, 1, 2), config={"test_inputs": 500}),
+        "full": Profile(seeds=(0, 1, 2, 3, 4), config={"test_inputs": 100_000}),
+    },
     evaluate=evaluate,
     model_kind=SpikingModel,
     method_kind=SpikeQuantizer,
