@@ -35,6 +35,26 @@ def test_backward_transfer():
     assert metrics.backward_transfer(MATRIX, SIZES) == pytest.approx(((0.5 - 0.8) + (0.6 - 0.7)) / 2)
 
 
+def test_chaudhry_forgetting_and_weighted_bwt_on_unequal_phases():
+    """Four phases, the old ones of 100, 300 and 50 test samples; every entry worked out by hand."""
+    accuracy = np.array(
+        [
+            [0.9, NAN, NAN, NAN],
+            [0.6, 0.8, NAN, NAN],
+            [0.7, 0.9, 0.7, NAN],
+            [0.5, 0.4, 0.6, 0.9],
+        ]
+    )
+    sizes = np.array([100, 300, 50, 80])
+    # at the end: phase 0 from its best 0.9 to 0.5, phase 1 from 0.9 to 0.4, phase 2 from 0.7 to 0.6
+    expected = (100 * 0.4 + 300 * 0.5 + 50 * 0.1) / 450
+    assert metrics.final_forgetting(accuracy, sizes) == pytest.approx(expected)
+    # BWT from right after learning: phase 0 0.9 → 0.5, phase 1 0.8 → 0.4, phase 2 0.7 → 0.6
+    assert metrics.backward_transfer(accuracy, sizes) == pytest.approx((100 * -0.4 + 300 * -0.4 + 50 * -0.1) / 450)
+    bwt = metrics.backward_transfer(accuracy, sizes)
+    assert metrics.forgetting_after_training(accuracy, sizes) == pytest.approx(-bwt)  # now weighted alike
+
+
 def test_a_learner_that_never_forgets_scores_zero_forgetting():
     perfect = np.tril(np.ones((4, 4)))
     perfect[np.triu_indices(4, 1)] = NAN

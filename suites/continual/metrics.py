@@ -4,7 +4,9 @@ Entries above the diagonal (phases not yet learned) are not used. Forgetting
 follows CI-CBM's official code: the drop from the *best* accuracy a phase ever
 had before now (running max over l in [j, t−1]), weighted by test size and
 averaged over t ≥ 1; Avalanche's definition uses the accuracy right after
-training instead, which :func:`forgetting_after_training` gives for comparison.
+training instead, which :func:`forgetting_after_training` gives for comparison, and
+Chaudhry et al. (2018) take the running-max drop at the end only (:func:`final_forgetting`).
+Every average over phases is weighted by the phases' test sizes.
 """
 
 from __future__ import annotations
@@ -66,10 +68,20 @@ def forgetting_after_training(accuracy: np.ndarray, sizes: np.ndarray) -> float:
     return float(np.average(drops, weights=sizes[:last]))
 
 
+def final_forgetting(accuracy: np.ndarray, sizes: np.ndarray) -> float:
+    """Chaudhry et al.'s (2018) average forgetting at the end: f[T−1, j] = max_{l ∈ [j, T−2]} a[l, j] − a[T−1, j],
+    averaged over j < T − 1, test-size weighted (their uniform weights when phases are the same size)."""
+    forgetting = forgetting_matrix(accuracy, sizes)
+    sizes = np.asarray(sizes, dtype=float)
+    last = len(sizes) - 1
+    return float(np.average(forgetting[last, :last], weights=sizes[:last])) if last else 0.0
+
+
 def backward_transfer(accuracy: np.ndarray, sizes: np.ndarray) -> float:
-    """BWT (Lopez-Paz & Ranzato 2017): mean over j < T − 1 of a[T−1, j] − a[j, j]; negative means forgetting."""
+    """BWT (Lopez-Paz & Ranzato 2017): a[T−1, j] − a[j, j] over j < T − 1, test-size weighted like the forgetting
+    measures (their uniform mean when phases are the same size); negative means forgetting."""
     accuracy, sizes = _check(accuracy, sizes)
     last = len(sizes) - 1
     if last == 0:
         return 0.0
-    return float(np.mean(accuracy[last, :last] - np.diag(accuracy)[:last]))
+    return float(np.average(accuracy[last, :last] - np.diag(accuracy)[:last], weights=sizes[:last]))

@@ -67,12 +67,21 @@ METRICS = (
         formula="Σ_{j<T} n_j (a[j, j] − a[T, j]) / Σ n_j",
     ),
     Metric(
+        "final-forgetting",
+        False,
+        "fraction",
+        "Chaudhry et al.'s average forgetting: the drop from each old phase's best accuracy to the end.",
+        shape="scalar",
+        formula="Σ_{j<T} n_j (max_{l∈[j,T−1]} a[l, j] − a[T, j]) / Σ_{j<T} n_j",
+        reference="Chaudhry et al. (2018), Riemannian Walk for Incremental Learning",
+    ),
+    Metric(
         "backward-transfer",
         True,
         "fraction",
-        "Mean change of old phases' accuracy by the end (negative: forgetting).",
+        "Change of old phases' accuracy by the end, test-size weighted (negative: forgetting).",
         shape="scalar",
-        formula="(1/(T−1)) Σ_{j<T} (a[T, j] − a[j, j])",
+        formula="Σ_{j<T} n_j (a[T, j] − a[j, j]) / Σ_{j<T} n_j",
         reference="Lopez-Paz & Ranzato (2017), GEM",
     ),
     Metric("last-accuracy", True, "fraction", "Accuracy on all classes after the last phase.", shape="scalar"),
@@ -162,6 +171,7 @@ def evaluate(cell) -> dict:
         "final-correct": final.double(),
         "average-forgetting": metrics.average_forgetting(accuracy, sizes),
         "forgetting-after-training": metrics.forgetting_after_training(accuracy, sizes),
+        "final-forgetting": metrics.final_forgetting(accuracy, sizes),
         "backward-transfer": metrics.backward_transfer(accuracy, sizes),
         "last-accuracy": metrics.last_accuracy(accuracy, sizes),
         "seen-accuracy": Curve(list(range(1, len(phases) + 1)), metrics.seen_accuracy(accuracy, sizes)),
@@ -183,7 +193,7 @@ def evaluate(cell) -> dict:
 
 SUITE = Suite(
     name="continual",
-    version="1",
+    version="2",  # 2: Chaudhry's final forgetting; BWT test-size weighted
     title="Class-incremental forgetting",
     description=DESCRIPTION,
     tasks=tuple(data_task(name, "; 5 phases of 2 classes") for name in TASKS),
