@@ -187,15 +187,12 @@ def trained(recipe: Recipe, task: str, seed: int) -> SpikingModel:
         net.load_state_dict(torch.load(path, weights_only=True))
         return net.eval()
 
-    net, meta = cached(
-        "spiking",
-        key,
-        lambda: train(recipe, data, train_spikes, seed),
-        lambda net, path: torch.save(net.state_dict(), path),
-        load,
-    )
-    info: dict[str, Any] = {**meta, "test_accuracy": accuracy(net, test_spikes.spikes, test_spikes.labels)}
-    return TrainedSpikingModel(net, train_spikes, test_spikes, info)
+    def build() -> tuple[nn.Module, dict[str, Any]]:
+        net, info = train(recipe, data, train_spikes, seed)
+        return net, {**info, "test_accuracy": accuracy(net, test_spikes.spikes, test_spikes.labels)}
+
+    net, meta = cached("spiking", key, build, lambda net, path: torch.save(net.state_dict(), path), load)
+    return TrainedSpikingModel(net, train_spikes, test_spikes, meta)
 
 
 MODELS = {

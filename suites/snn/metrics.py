@@ -1,9 +1,10 @@
 """Firing fidelity: how a quantized network's spikes differ from the original's on the same inputs.
 
-Arrays are boolean spikes (T, N, U): time steps × inputs × units of one layer (or of all layers,
+Spike arrays are boolean (T, N, U): time steps × inputs × units of one layer (or of all layers,
 concatenated on the unit axis: *pooled*). A unit's firing rate is its spikes per time step,
-averaged over the test inputs. Every function here is 0 (or 1 for the agreement scores) when the
-two recordings are identical.
+averaged over the test inputs (:func:`firing_rates`); the rate metrics take those (U,) rates, computed
+once per recording, and the spike metrics the spikes. Every function here is 0 (or 1 for the agreement
+scores) when the two recordings are identical.
 """
 
 from __future__ import annotations
@@ -20,27 +21,27 @@ def firing_rates(spikes: np.ndarray) -> np.ndarray:
 
 def rate_emd(original: np.ndarray, quantized: np.ndarray) -> float:
     """Earth mover's distance (W1) between the two distributions of per-unit firing rates."""
-    return wasserstein_samples(firing_rates(original), firing_rates(quantized))
+    return wasserstein_samples(original, quantized)
 
 
 def rate_mae(original: np.ndarray, quantized: np.ndarray) -> float:
     """Mean over units of |r_q − r_o|: the per-unit change that the EMD, comparing distributions, cannot see."""
-    return float(np.abs(firing_rates(quantized) - firing_rates(original)).mean())
+    return float(np.abs(quantized - original).mean())
 
 
 def rate_deviation(original: np.ndarray, quantized: np.ndarray) -> float:
     """|mean rate of the quantized units − mean rate of the original ones|."""
-    return float(abs(firing_rates(quantized).mean() - firing_rates(original).mean()))
+    return float(abs(quantized.mean() - original.mean()))
 
 
-def dead_share(spikes: np.ndarray) -> float:
+def dead_share(rates: np.ndarray) -> float:
     """Share of units that never fire on any input."""
-    return float((firing_rates(spikes) == 0).mean())
+    return float((rates == 0).mean())
 
 
 def newly_dead_share(original: np.ndarray, quantized: np.ndarray) -> float:
     """Share of units that fire in the original but never in the quantized network."""
-    return float(((firing_rates(quantized) == 0) & (firing_rates(original) > 0)).mean())
+    return float(((quantized == 0) & (original > 0)).mean())
 
 
 def spike_agreement(original: np.ndarray, quantized: np.ndarray) -> float:
@@ -63,7 +64,7 @@ def count_correlation(original: np.ndarray, quantized: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def rate_histogram(spikes: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def rate_histogram(rates: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Share of units per firing-rate bin (``edges`` right-closed except the first bin, which holds 0)."""
-    counts, _ = np.histogram(firing_rates(spikes), bins=edges)
+    counts, _ = np.histogram(rates, bins=edges)
     return counts / max(counts.sum(), 1)

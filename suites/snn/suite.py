@@ -171,27 +171,29 @@ def compare(original: Recording, quantized: Recording, labels: np.ndarray) -> di
     layers = [(original.layers[name], quantized.layers[name]) for name in original.layers]
     pooled_o = np.concatenate([o for o, _ in layers], axis=2)
     pooled_q = np.concatenate([q for _, q in layers], axis=2)
+    rates = [(metrics.firing_rates(o), metrics.firing_rates(q)) for o, q in layers]  # each layer's, once
+    rates_o, rates_q = np.concatenate([o for o, _ in rates]), np.concatenate([q for _, q in rates])
     right_o, right_q = original.predictions() == labels, quantized.predictions() == labels
     rossum, purpura = _pair_distances(pooled_o, pooled_q)
     positions = [float(k) for k in range(1, len(layers) + 1)]
     result = {
-        "rate-emd": metrics.rate_emd(pooled_o, pooled_q),
+        "rate-emd": metrics.rate_emd(rates_o, rates_q),
         "accuracy-drop": right_o.astype(np.float64) - right_q.astype(np.float64),
         "accuracy": float(right_q.mean()),
-        "rate-mae": metrics.rate_mae(pooled_o, pooled_q),
-        "rate-deviation": metrics.rate_deviation(pooled_o, pooled_q),
-        "dead": metrics.dead_share(pooled_q),
-        "newly-dead": metrics.newly_dead_share(pooled_o, pooled_q),
+        "rate-mae": metrics.rate_mae(rates_o, rates_q),
+        "rate-deviation": metrics.rate_deviation(rates_o, rates_q),
+        "dead": metrics.dead_share(rates_q),
+        "newly-dead": metrics.newly_dead_share(rates_o, rates_q),
         "spike-agreement": metrics.spike_agreement(pooled_o, pooled_q),
         "spike-f1": metrics.spike_f1(pooled_o, pooled_q),
         "count-correlation": metrics.count_correlation(pooled_o, pooled_q),
         "van-rossum": rossum,
         "victor-purpura": purpura,
-        "emd-by-layer": Curve(positions, [metrics.rate_emd(o, q) for o, q in layers]),
-        "dead-by-layer": Curve(positions, [metrics.dead_share(q) for _, q in layers]),
+        "emd-by-layer": Curve(positions, [metrics.rate_emd(o, q) for o, q in rates]),
+        "dead-by-layer": Curve(positions, [metrics.dead_share(q) for _, q in rates]),
     }
     centres = [0.0, *((RATE_EDGES[2:] + RATE_EDGES[1:-1]) / 2).tolist()]
-    for k, (o, q) in enumerate(layers[:LAYERS_SHOWN], start=1):
+    for k, (o, q) in enumerate(rates[:LAYERS_SHOWN], start=1):
         result[f"rates-layer-{k}"] = Curve(
             centres,
             metrics.rate_histogram(q, RATE_EDGES).tolist(),
