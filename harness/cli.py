@@ -226,7 +226,7 @@ def _plugin_status(info) -> str:
 @cli.command()
 @click.pass_context
 def suites(ctx: click.Context) -> None:
-    """List the registered suites with their version, kinds, tasks and primary metric."""
+    """List the registered suites with their version, kinds, tasks, primary metric and profiles."""
     registry = _registry(ctx)
     rows = [
         (
@@ -237,10 +237,13 @@ def suites(ctx: click.Context) -> None:
             kind_name(suite.method_kind),
             ", ".join(t.name for t in suite.tasks),
             suite.primary_metric,
+            ", ".join(suite.profiles),
         )
         for suite in registry.suites.values()
     ]
-    _print_table(("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric"), rows)
+    _print_table(
+        ("suite", "version", "title", "model kind", "method kind", "tasks", "primary metric", "profiles"), rows
+    )
 
 
 def _list_specs(ctx: click.Context, category: str) -> None:
@@ -274,10 +277,10 @@ def methods(ctx: click.Context) -> None:
 @click.option("--seeds", help="Seeds to run, e.g. 0,1,2 or 0-4 (default: the profile's).")
 @click.option(
     "--profile",
-    type=click.Choice(["quick", "full"]),
     default="quick",
     show_default=True,
-    help="How much work: quick for a first look, full for the published leaderboard.",
+    help="How much work: quick for a first look, full for the published leaderboard; "
+    "some suites have more (ptq: study). `reliabench suites` lists them.",
 )
 @db_option
 @click.option(
@@ -481,7 +484,7 @@ def _board_notes(result: boards.RankedSlice) -> list[str]:
 @cli.command("leaderboard")
 @click.option("--suite", help="The suite to rank (default: entries compared across suites, and each suite's best).")
 @click.option("--metric", help="Metric to rank by (default: the suite's primary metric).")
-@click.option("--profile", type=click.Choice(["quick", "full"]), help="Profile (default: full if stored, else quick).")
+@click.option("--profile", help="Profile, e.g. quick, full or study (default: full if stored, else quick).")
 @click.option(
     "--format",
     "fmt",

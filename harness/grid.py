@@ -128,11 +128,12 @@ def _select(category: str, names: Sequence[str] | None, known: Mapping[str, Any]
 
 
 def _sides(
-    kind: type | None, names: list[str] | None, specs: Mapping[str, ModelSpec | MethodSpec]
+    kind: type | None, names: list[str] | None, specs: Mapping[str, ModelSpec | MethodSpec], profile: str
 ) -> list[ModelSpec | MethodSpec | None]:
     if kind is None:
         return [None]
-    return [specs[n] for n in (names or sorted(specs)) if specs[n].kind is kind]
+    chosen = [specs[n] for n in (names or sorted(specs)) if specs[n].kind is kind]
+    return [spec for spec in chosen if spec.profiles is None or profile in spec.profiles]
 
 
 def plan_grid(
@@ -155,17 +156,17 @@ def plan_grid(
     cells: list[Cell] = []
     for suite in (registry.suites[n] for n in suite_names):
         if profile not in suite.profiles:
-            raise UsageError(f"suite {suite.name!r} has no profile {profile!r}; use one of {', '.join(suite.profiles)}")
+            raise UsageError(f"suite {suite.name!r}: " + unknown_name("profile", profile, suite.profiles))
         chosen = suite.profiles[profile]
         config = dict(chosen.config)
         for task in suite.tasks:
             if tasks and task.name not in tasks:
                 continue
             fingerprint: str | None = None
-            for model in _sides(suite.model_kind, model_names, registry.models):
+            for model in _sides(suite.model_kind, model_names, registry.models, profile):
                 if not suite.accepts(model, suite.model_kind, task.name):
                     continue
-                for method in _sides(suite.method_kind, method_names, registry.methods):
+                for method in _sides(suite.method_kind, method_names, registry.methods, profile):
                     if not suite.accepts(method, suite.method_kind, task.name):
                         continue
                     if fingerprint is None:

@@ -151,6 +151,8 @@ class EntrySpec:
     ``kind`` is the ``typing.Protocol`` class its loaded object satisfies; suites
     that consume that kind call :meth:`create` (which calls ``load``). ``tasks``
     limits it to some task names; ``None`` means every task of a suite of its kind.
+    ``profiles`` limits it to some profiles (models trained for a long study stay
+    out of the quick profile); ``None`` means every profile.
     """
 
     name: str
@@ -159,6 +161,7 @@ class EntrySpec:
     load: Callable[..., Any]
     description: str = ""
     tasks: tuple[str, ...] | None = None
+    profiles: tuple[str, ...] | None = None
 
     category: ClassVar[str] = "entry"
 
@@ -172,6 +175,10 @@ class EntrySpec:
             raise InvalidSpec(f"{what} {self.name!r}: load must be callable")
         if self.tasks is not None and (isinstance(self.tasks, str) or not all(isinstance(t, str) for t in self.tasks)):
             raise InvalidSpec(f"{what} {self.name!r}: tasks must be a tuple of task names, or None for all")
+        if self.profiles is not None and (
+            isinstance(self.profiles, str) or not all(isinstance(p, str) for p in self.profiles)
+        ):
+            raise InvalidSpec(f"{what} {self.name!r}: profiles must be a tuple of profile names, or None for all")
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
         """``load(...)``, checked against the kind's protocol so a bad plugin fails with a reason."""

@@ -11,7 +11,7 @@ import pytest
 from suites.ptq.phases import DIVERGENCE, PLATEAU, RAPID, convergence_index, label_phases, onset_index
 
 CHECKPOINTS, CONVERGED, CURVES = 50, 10, 400
-STEPS = np.arange(CHECKPOINTS)
+step_index = np.arange(CHECKPOINTS)
 rng = np.random.default_rng(17)
 
 
@@ -27,8 +27,8 @@ def _alarm_rate(curves: list[np.ndarray]) -> float:
     "plateau",
     [
         lambda: 0.11 + _noise(),  # flat
-        lambda: 0.11 + 0.003 * np.maximum(STEPS - CONVERGED, 0) + _noise(),  # slow linear rise: 0.11 → 0.23
-        lambda: 1e-4 * np.sin(STEPS) + _noise(1e-5),  # an INT8 gap: structured wiggle near zero
+        lambda: 0.11 + 0.003 * np.maximum(step_index - CONVERGED, 0) + _noise(),  # slow linear rise: 0.11 → 0.23
+        lambda: 1e-4 * np.sin(step_index) + _noise(1e-5),  # an INT8 gap: structured wiggle near zero
     ],
     ids=["flat", "slow-rise", "tiny"],
 )
@@ -38,7 +38,8 @@ def test_no_onset_in_a_noisy_plateau_flat_or_slowly_rising(plateau):
 
 @pytest.mark.parametrize("onset", [20, 30, 40])
 def test_a_sharp_sustained_rise_is_found_at_its_checkpoint(onset):
-    growth = np.where(STEPS < onset, 1.0, 1.3 ** (STEPS - onset + 1))  # explodes from `onset`, noise grows with it
+    # explodes from `onset` on, its noise growing with it
+    growth = np.where(step_index >= onset, 1.3 ** (step_index - onset + 1), 1.0)
     found = [onset_index(0.11 * growth + _noise() * growth, CONVERGED) for _ in range(CURVES)]
     assert np.mean([f is not None for f in found]) >= 0.9
     assert np.mean([f is not None and abs(f - onset) <= 1 for f in found]) >= 0.9
@@ -47,17 +48,17 @@ def test_a_sharp_sustained_rise_is_found_at_its_checkpoint(onset):
 def test_convergence_is_stable_under_reruns():
     """Loss curves differing only by their noise converge within a checkpoint or two of each other
     (5–95% range 16–17 here; the old one-shot 3-checkpoint window test gave 18–21)."""
-    losses = 1.6 + 3.9 * np.exp(-STEPS / 4.0)
+    losses = 1.6 + 3.9 * np.exp(-step_index / 4.0)
     found = [convergence_index(losses + _noise(0.005)) for _ in range(200)]
     assert np.percentile(found, 95) - np.percentile(found, 5) <= 2
     assert abs(np.median(found) - convergence_index(losses)) <= 1
 
 
 def test_phases_are_labelled_where_they_were_made():
-    losses = 2.0 + 3.0 * np.exp(-STEPS / 3.0)
+    losses = 2.0 + 3.0 * np.exp(-step_index / 3.0)
     converged = convergence_index(losses)
-    assert converged == int(np.ceil(-3.0 * np.log(0.02 * (1 - np.exp(-49 / 3.0)))))  # 98% of the improvement made
-    gaps = np.where(STEPS < 30, 0.11 + 0.002 * np.sin(STEPS), 0.11 * 1.4 ** (STEPS - 29))
+    assert converged == int(np.ceil(-3.0 * np.log(0.05 * (1 - np.exp(-49 / 3.0)))))  # 95% of the improvement made
+    gaps = np.where(step_index < 30, 0.11 + 0.002 * np.sin(step_index), 0.11 * 1.4 ** (step_index - 29))
     onset = onset_index(gaps, converged)
     assert onset == 30
     phases = label_phases(CHECKPOINTS, converged, onset)

@@ -13,7 +13,7 @@ from harness.plugins import load_registry
 from harness.quantization import quantized_layers
 from harness.runner import run_cells
 from harness.store import Store
-from plugins.checkpointed_models import LMRecipe, TextFamily, train_lm
+from plugins.checkpointed_models import STUDY_RECIPES, LMRecipe, TextFamily, Training, train_lm
 from plugins.quantizers import GPTQ, Identity, RoundToNearest
 
 ORDER = ["int4-g32", "int4-g128", "int4-channel", "int4-tensor"]
@@ -29,6 +29,14 @@ def digits(tmp_path_factory):
         scores = store.results("ptq")
     assert len(cells) == 2 * 8 * 2 and not summary.failed, [o.error for _, o in summary.failed]
     return scores
+
+
+def test_study_families_run_only_in_the_study_profile():
+    registry = load_registry()
+    quick = {c.model_name for c in plan_grid(registry, suites=["ptq"])}
+    study = {c.model_name for c in plan_grid(registry, suites=["ptq"], profile="study")}
+    assert quick == {"char-transformer", "mlp-checkpoints", "cnn-checkpoints"}
+    assert study - quick == {f"{family}-{recipe}" for family in ("char-transformer", "mlp") for recipe in STUDY_RECIPES}
 
 
 def _metric(scores, name):
@@ -64,7 +72,7 @@ def test_every_checkpoint_has_a_phase_and_the_curves_line_up(digits):
 
 @pytest.fixture(scope="module")
 def tiny_text():
-    recipe = LMRecipe(steps=40, checkpoints=4, eval_windows=8)
+    recipe = LMRecipe(eval_windows=8, training=Training(steps=40, checkpoints=4))
     states, info = train_lm(recipe, seed=0)
     return TextFamily(recipe, states, info)
 

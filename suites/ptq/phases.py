@@ -31,7 +31,7 @@ RAPID, PLATEAU, DIVERGENCE = 0, 1, 2
 NULL_DRAWS = 10_000  # Monte-Carlo draws per critical value: the false-alarm rate it gives is alpha ± 0.0015
 
 
-def convergence_index(losses: np.ndarray, tolerance: float = 0.02) -> int:
+def convergence_index(losses: np.ndarray, tolerance: float = 0.05) -> int:
     """First checkpoint whose isotonic-fitted loss has made all but ``tolerance`` of the total improvement."""
     fitted = isotonic_regression(np.asarray(losses, dtype=float), increasing=False).x
     remaining = fitted - fitted[-1]
@@ -73,7 +73,7 @@ def _ar1(innovations: np.ndarray, phi: float) -> np.ndarray:
 @lru_cache(maxsize=256)
 def critical_value(m: int, phi: float = 0.0, alpha: float = 0.05, min_plateau: int = 3, min_after: int = 3) -> float:
     """The (1 − alpha) quantile of the largest hinge t-statistic under a line plus AR(1) noise, m checkpoints."""
-    taus, weights, bases = _hinge_bases(m, min_plateau, min_after)
+    _, weights, bases = _hinge_bases(m, min_plateau, min_after)
     noise = _ar1(np.random.default_rng(m).standard_normal((NULL_DRAWS, m)), phi)
     largest = np.concatenate([_hinge_t(part, weights, bases).max(axis=1) for part in np.array_split(noise, 10)])
     return float(np.quantile(largest, 1 - alpha))

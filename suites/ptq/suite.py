@@ -35,9 +35,22 @@ log(1 + gap), so ranking by it ranks by the final gap, while per-sample values g
 paired confidence intervals across quantizers. Quantizers are ranked across every
 (task, model family) condition. The gap curve along training, its
 phases, the FP32 convergence step, the divergence onset and their lag are reported
-beside it."""
+beside it, with the weights' kurtosis and outlier channels.
+
+Convergence is the first checkpoint whose FP32 held-out loss, smoothed by a
+decreasing isotonic fit, has made 95% of its total improvement. The divergence
+onset is a change point: after convergence the gap is fitted as a line plus a
+hinge, and the hinge's largest t-statistic over all break points is compared with
+its simulated null distribution (a line with AR(1) noise whose coefficient is
+estimated from the residuals), so a noisy flat or slowly, linearly rising plateau
+is called divergent in about 2% of curves; a significant rise must also reach one
+percentage point of gap. The onset is then walked back to the first checkpoint from
+which the gap stays above the plateau's line. The `study` profile trains the
+byte-level transformer and the digits MLP far past convergence under Pythia's
+recipe and two variants of it (constant learning rate; no weight decay)."""
 
 CURVE = "one value per checkpoint"
+OUTLIER_FACTOR = 3.0
 METRICS = (
     Metric(
         "final-nll-increase",
@@ -59,14 +72,15 @@ METRICS = (
         "convergence-step",
         True,
         "step",
-        "Training step where FP32 held-out loss stops improving (< 1% over the next 3 checkpoints).",
+        "First step whose FP32 held-out loss (isotonic fit) has made 95% of its total improvement.",
         shape="scalar",
     ),
     Metric(
         "divergence-onset",
         True,
         "step",
-        "First step where the gap leaves its plateau (median + 3 MAD, twice in a row); absent when it never does.",
+        "First step of a significant sustained rise of the gap after convergence (hinge change point, "
+        "2% false alarms on a noisy flat or linear plateau, rise ≥ 0.01); absent when there is none.",
         shape="scalar",
     ),
     Metric("onset-lag", True, "steps", "Divergence onset minus FP32 convergence.", shape="scalar"),
@@ -85,6 +99,14 @@ METRICS = (
         f"Mean excess kurtosis of the FP32 layer weights, {CURVE}.",
         shape="curve",
     ),
+    Metric(
+        "outlier-channels",
+        False,
+        "fraction",
+        f"Share of FP32 input channels whose largest |w| exceeds {OUTLIER_FACTOR:g}× the layer's median channel "
+        f"maximum (mean over layers), {CURVE}.",
+        shape="curve",
+    ),
     Metric("phase", False, "0/1/2", f"0 rapid learning, 1 plateau, 2 divergence, {CURVE}.", shape="curve", phases=True),
     Metric(
         "reconstruction-error",
@@ -95,7 +117,7 @@ METRICS = (
     ),
 )
 
-QUICK = {"window": 3, "tolerance": 0.01, "k": 3.0}
+QUICK = {"tolerance": 0.05, "alpha": 0.02, "min_rise": 0.01}
 FULL = QUICK
 
 TASKS = (
@@ -128,12 +150,23 @@ def _kurtosis(model: torch.nn.Module) -> float:
     return float(np.mean(values))
 
 
+def _outlier_channels(model: torch.nn.Module) -> float:
+    """Input channels (weight columns) that stretch a shared quantization range, as a share per layer."""
+    shares = []
+    for _, layer in quantized_layers(model):
+        largest = layer.weight.detach().reshape(layer.weight.shape[0], -1).abs().amax(dim=0)
+        shares.append(float((largest > OUTLIER_FACTOR * largest.median()).float().mean()))
+    return float(np.mean(shares))
+
+
 def evaluate(cell) -> dict:
     family: CheckpointedModel = cell.model.create(None, cell.seed)
     quantizer: Quantizer = cell.method.create()
     family_key = (cell.model.name, cell.model.version, cell.seed)
     calibration = family.calibration()
-    curves: dict[str, list[float]] = {k: [] for k in ("gap", "fp32", "quantized", "kl", "agreement", "kurtosis")}
+    curves: dict[str, list[float]] = {
+        k: [] for k in ("gap", "fp32", "quantized", "kl", "agreement", "kurtosis", "outliers")
+    }
     reconstruction = []
     for step in family.steps:
         fp = _fp32(family_key, family, step)
@@ -148,6 +181,7 @@ def evaluate(cell) -> dict:
         curves["kl"].append(float(functional.kl_div(log_q, log_p, log_target=True, reduction="batchmean")))
         curves["agreement"].append(float((fp.logits.argmax(1) == quantized.logits.argmax(1)).float().mean()))
         curves["kurtosis"].append(_kurtosis(original))
+        curves["outliers"].append(_outlier_channels(original))
         reconstruction.append(
             [
                 float((a.weight - b.weight).detach().norm() / a.weight.detach().norm())
@@ -157,8 +191,8 @@ def evaluate(cell) -> dict:
 
     steps = np.array(family.steps, dtype=float)
     gaps = np.array(curves["gap"])
-    converged = phases.convergence_index(np.array(curves["fp32"]), cell.config["window"], cell.config["tolerance"])
-    onset = phases.onset_index(gaps, converged, cell.config["window"], cell.config["k"])
+    converged = phases.convergence_index(np.array(curves["fp32"]), cell.config["tolerance"])
+    onset = phases.onset_index(gaps, converged, cell.config["alpha"], cell.config["min_rise"])
     result = {  # fp and quantized hold the final checkpoint's evaluations
         "final-nll-increase": (quantized.nll - fp.nll).double(),
         "final-gap": gaps[-1],
@@ -171,6 +205,7 @@ def evaluate(cell) -> dict:
         "logit-kl": Curve(steps, curves["kl"]),
         "top1-agreement": Curve(steps, curves["agreement"]),
         "weight-kurtosis": Curve(steps, curves["kurtosis"]),
+        "outlier-channels": Curve(steps, curves["outliers"]),
         "phase": Curve(steps, phases.label_phases(len(steps), converged, onset).astype(float)),
         "reconstruction-error": np.array(reconstruction).T,
     }
@@ -181,13 +216,17 @@ def evaluate(cell) -> dict:
 
 SUITE = Suite(
     name="ptq",
-    version="1",
+    version="2",
     title="INT4 post-training quantization collapse",
     description=DESCRIPTION,
     tasks=TASKS,
     metrics=METRICS,
     primary_metric="final-nll-increase",
-    profiles={"quick": Profile(seeds=(0, 1), config=QUICK), "full": Profile(seeds=(0, 1, 2, 3, 4), config=FULL)},
+    profiles={
+        "quick": Profile(seeds=(0, 1), config=QUICK),
+        "full": Profile(seeds=(0, 1, 2, 3, 4), config=FULL),
+        "study": Profile(seeds=(0, 1, 2), config=QUICK),
+    },
     evaluate=evaluate,
     model_kind=CheckpointedModel,
     method_kind=Quantizer,
