@@ -3,11 +3,20 @@
 Path methods (IG, PS-IG, Expected Gradients) share the engine in
 ``suites.attribution.paths``; the gradient methods share its batched gradient.
 Each is checked against Captum in the tests.
+
+The path methods claim completeness (``completeness = True``, see
+``suites.attribution.contract``): IG by its axiom, PS-IG against its path
+expectation, Expected Gradients in expectation over its baselines. The gradient
+methods do not: |∇f| and a smoothed gradient are sensitivities, not shares of an
+output difference, and x ⊙ ∇f sums to f(x) − f(0) only for positively homogeneous
+networks (ReLU without biases, by Euler's theorem), which the built-in classifiers
+are not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -70,6 +79,7 @@ class SmoothGrad:
 class IntegratedGradients:
     """IG (Sundararajan et al. 2017) with Captum's Gauss–Legendre quadrature."""
 
+    completeness: ClassVar[bool] = True
     steps: int = 32
 
     def attribute(self, model, x, target, context):
@@ -81,6 +91,7 @@ class IntegratedGradients:
 class PathSampledIG:
     """PS-IG (arXiv 2604.14338): IG with the baseline drawn along the path, s ~ Beta(a, b); midpoint estimator."""
 
+    completeness: ClassVar[bool] = True
     steps: int = 32
     a: float = 1.0
     b: float = 1.0
@@ -95,6 +106,7 @@ class PathSampledIG:
 class ExpectedGradients:
     """Expected Gradients (Erion et al. 2021) / GradientShap: baselines from training data, random positions."""
 
+    completeness: ClassVar[bool] = True
     draws: int = 32
 
     def attribute(self, model, x, target, context):

@@ -4,7 +4,7 @@
   since Quantus's unstable argsort orders ties arbitrarily);
 - faithfulness correlation = quantus.FaithfulnessCorrelation on the *same* subsets, recorded from Quantus's
   own perturbation calls (Quantus draws them from NumPy's global RNG, seeded here);
-- infidelity and sensitivity-max = captum.metrics fed the same perturbations.
+- infidelity (Gaussian and square removal) and sensitivity-max = captum.metrics fed the same perturbations.
 """
 
 from __future__ import annotations
@@ -76,17 +76,17 @@ def test_faithfulness_correlation_equals_quantus_on_the_same_subsets(setup):
 
 
 class Feeder:
-    """A Captum perturb_func that hands out precomputed perturbations in Captum's call order."""
+    """A Captum perturb_func that hands out precomputed (N, R, *shape) tensors in Captum's call order;
+    ``make(inputs, *chunks)`` turns this call's chunks into what Captum expects back."""
 
-    def __init__(self, values: torch.Tensor, with_noise: bool):
-        self.values, self.position, self.with_noise = values, 0, with_noise
+    def __init__(self, make, *values: torch.Tensor):
+        self.make, self.values, self.position = make, values, 0
 
     def __call__(self, inputs):
-        n = self.values.shape[0]
-        per_sample = inputs.shape[0] // n
-        chunk = self.values[:, self.position : self.position + per_sample].reshape(inputs.shape)
+        per_sample = inputs.shape[0] // self.values[0].shape[0]
+        chunks = [v[:, self.position : self.position + per_sample].reshape(inputs.shape) for v in self.values]
         self.position += per_sample
-        return (chunk, inputs - chunk) if self.with_noise else inputs + chunk
+        return self.make(inputs, *chunks)
 
 
 def test_infidelity_equals_captum(setup):
@@ -95,7 +95,7 @@ def test_infidelity_equals_captum(setup):
     ours = metrics.infidelity(model, x, phi, target, noise)
     theirs = captum_infidelity(
         model,
-        Feeder(noise.reshape(len(x), 12, 1, 8, 8), True),
+        Feeder(lambda inputs, chunk: (chunk, inputs - chunk), noise.reshape(len(x), 12, 1, 8, 8)),
         x,
         phi,
         target=target,
@@ -103,6 +103,69 @@ def test_infidelity_equals_captum(setup):
         normalize=True,
     )
     torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_square_removal_infidelity_equals_captum(setup):
+    """Captum's perturb_func returns (I, x̃): the square's indicator and x with the square at the baseline."""
+    model, x, target, phi, _ = setup
+    squares = metrics.square_removals(len(x), 12, x.shape[1:], 0.35, torch.Generator().manual_seed(4))
+    perturbed = metrics.with_baseline(x, model.baseline(), squares)
+    ours = metrics.infidelity(model, x, phi, target, squares.to(x.dtype), perturbed)
+    theirs = captum_infidelity(
+        model,
+        Feeder(lambda inputs, i, moved: (i, moved), squares.to(x.dtype).reshape(len(x), 12, 1, 8, 8), perturbed),
+        x,
+        phi,
+        target=target,
+        n_perturb_samples=12,
+        normalize=True,
+    )
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert (theirs > 0).all()
+
+
+def test_each_infidelity_is_zero_for_one_kind_of_explanation_of_a_linear_model():
+    """f(x) = wᵀx + c: the gradient w predicts every Gaussian change exactly, IG's w ⊙ (x − b) every square
+    removal; each is wrong under the other perturbation. This is the bias the two metrics are read with."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40, 3)).double()
+    x, baseline = torch.randn(8, 1, 40, dtype=torch.float64), torch.randn(1, 40, dtype=torch.float64)
+    target = torch.randint(0, 3, (8,))
+    gradient = model[1].weight[target].detach().reshape(x.shape)
+    ig = IntegratedGradients(steps=4).attribute(
+        model, x, target, ExplainContext(baseline, x, torch.Generator(), max_rows=4096)
+    )
+    torch.testing.assert_close(ig, gradient * (x - baseline), rtol=0, atol=1e-12)
+    noise = 0.1 * torch.randn((8, 16, 40), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    squares = metrics.square_removals(8, 16, x.shape[1:], 0.35, torch.Generator().manual_seed(6))
+    removed = (squares.double(), metrics.with_baseline(x, baseline, squares))
+    assert metrics.infidelity(model, x, gradient, target, noise).max() < 1e-25
+    assert metrics.infidelity(model, x, ig, target, *removed).max() < 1e-25
+    assert metrics.infidelity(model, x, ig, target, noise).min() > 1e-3
+    assert metrics.infidelity(model, x, gradient, target, *removed).min() > 1e-3
+
+
+def test_square_removals_are_squares_windows_or_column_sets():
+    """Up to round(0.35 · side): 3 × 3 squares of an 8 × 8 image in every channel, 14-step windows of a
+    sequence, 10 of 30 table columns; the same for the same seed."""
+
+    def draw(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
+        return metrics.square_removals(64, 50, torch.Size(shape), 0.35, torch.Generator().manual_seed(seed))
+
+    def one_run(masks: torch.Tensor) -> bool:
+        return bool((masks.long().diff(dim=1).abs().sum(dim=1) <= 2).all())
+
+    images = draw((2, 8, 8)).reshape(64 * 50, 2, 8, 8)
+    assert torch.equal(images[:, 0], images[:, 1])
+    rows, cols = images[:, 0].any(dim=2), images[:, 0].any(dim=1)
+    side = rows.sum(dim=1)
+    assert torch.equal(side, cols.sum(dim=1)) and torch.equal(images[:, 0].sum(dim=(1, 2)), side**2)
+    assert one_run(rows) and one_run(cols) and set(side.tolist()) == {1, 2, 3}
+    windows = draw((1, 40)).reshape(64 * 50, 40)
+    assert one_run(windows) and set(windows.sum(dim=1).tolist()) == set(range(1, 15))
+    assert windows[:, 0].any() and windows[:, -1].any(), "patches reach both ends"
+    assert set(draw((30,)).sum(dim=2).flatten().tolist()) == set(range(1, 11))
+    assert torch.equal(draw((1, 8, 8), seed=3), draw((1, 8, 8), seed=3))
 
 
 def test_sensitivity_max_equals_captum(setup):
@@ -113,7 +176,7 @@ def test_sensitivity_max_equals_captum(setup):
     theirs = captum_sensitivity_max(
         lambda inputs, target: (explain(inputs[0] if isinstance(inputs, tuple) else inputs, target),),
         x,
-        perturb_func=Feeder(shifts.reshape(len(x), 6, 1, 8, 8), False),
+        perturb_func=Feeder(lambda inputs, chunk: inputs + chunk, shifts.reshape(len(x), 6, 1, 8, 8)),
         n_perturb_samples=6,
         target=target,
     )

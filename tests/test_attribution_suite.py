@@ -13,9 +13,16 @@ from harness.leaderboard import leaderboard
 from harness.plugins import load_registry
 from harness.runner import run_cells
 from harness.store import Store
+from plugins.attribution_methods import IntegratedGradients, Saliency
+from suites.attribution.contract import claims_completeness
 
 PATH_METHODS = ("ig", "ps-ig", "ps-ig-beta", "expected-gradients")
-CONTROLLED = {"faithfulness-correlation": True, "insertion-auc": True, "deletion-auc": False}
+CONTROLLED = {
+    "faithfulness-correlation": True,
+    "insertion-auc": True,
+    "deletion-auc": False,
+    "infidelity-square": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +76,29 @@ def test_leaderboard_ranks_every_method_with_cis(quick):
         "mnist1d · mlp",
         "mnist1d · cnn1d",
     }
+
+
+def test_only_methods_claiming_completeness_are_ranked_on_the_completeness_gap(quick):
+    """Saliency and the other gradient methods have no ``completeness`` attribute, as a third-party method may not:
+    they load, get every other metric, and no completeness-gap value."""
+    _, db, _ = quick
+    with Store(db, read_only=True) as store:
+        scores = store.results("attribution")
+        board = leaderboard(store, "attribution", metric="completeness-gap")
+    methods = lambda metric: set(scores.loc[scores["metric"] == metric, "method"])  # noqa: E731
+    everyone = methods("faithfulness-correlation")
+    assert len(everyone) == 8 and methods("infidelity-square") == everyone
+    assert methods("completeness-gap") == set(PATH_METHODS)
+    overall = board[board["task"] == "overall"]
+    assert set(overall["entry"]) == set(PATH_METHODS) and (overall["n_entries"] == 4).all()
+    assert claims_completeness(IntegratedGradients()) and not claims_completeness(Saliency())
+
+    class NamedLikeTheClaim:
+        def completeness(self):
+            return 0.0
+
+    with pytest.raises(TypeError, match="must be True or False"):
+        claims_completeness(NamedLikeTheClaim())
 
 
 def test_models_are_accurate_enough_to_explain(quick):

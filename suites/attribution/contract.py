@@ -31,6 +31,7 @@ class Attribution:
 
     ``reference`` None means R = f(baseline) (IG's completeness); PS-IG returns
     E_s f(b + s(x − b)) and Expected Gradients the mean output on its baselines.
+    R is only used for a method that claims completeness (:func:`claims_completeness`).
     """
 
     values: torch.Tensor
@@ -39,10 +40,29 @@ class Attribution:
 
 @runtime_checkable
 class Attributor(Protocol):
-    """An attribution method: explains the ``target`` logit of ``model`` at each row of ``x``."""
+    """An attribution method: explains the ``target`` logit of ``model`` at each row of ``x``.
+
+    A method that claims completeness (Σ_i Φ_i = f(x) − R, see :class:`Attribution`)
+    says so with a class attribute ``completeness = True``; only such methods are
+    ranked on the completeness gap, which otherwise measures the scale of Φ rather
+    than its faithfulness. The attribute is optional and not a member of this
+    protocol, so a method that lacks it still loads, and claims nothing.
+    """
 
     def attribute(
         self, model: Classifier, x: torch.Tensor, target: torch.Tensor, context: ExplainContext
     ) -> torch.Tensor | Attribution:
         """Return attributions shaped like ``x`` (or an :class:`Attribution`)."""
         ...
+
+
+def claims_completeness(method: object) -> bool:
+    """Whether ``method`` claims completeness: its ``completeness`` attribute, False where it has none.
+
+    Anything but a bool (a method that happens to be called ``completeness``) is a
+    contract error rather than a claim.
+    """
+    claim = getattr(method, "completeness", False)
+    if not isinstance(claim, bool):
+        raise TypeError(f"an Attributor's completeness must be True or False, got {claim!r}")
+    return claim

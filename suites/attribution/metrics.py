@@ -41,6 +41,12 @@ def _forward_perturbed(
     return target_outputs(model, flat, target.repeat_interleave(r), probabilities, max_rows).reshape(n, r)
 
 
+def with_baseline(x: torch.Tensor, baseline: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """(N, R, D) copies of each sample of ``x`` with the features in ``masks`` (N, R, D) set to the baseline."""
+    n = x.shape[0]
+    return torch.where(masks, baseline.reshape(1, 1, -1), x.reshape(n, 1, -1))
+
+
 def ranking_masks(attributions: torch.Tensor, features_in_step: int) -> torch.Tensor:
     """(N, K + 1, D) masks: step k covers the k·features_in_step most-attributed features (descending Φ)."""
     n, d = attributions.shape
@@ -68,10 +74,8 @@ def deletion_insertion(
     over the fraction of features in [0, 1].
     """
     n, shape = x.shape[0], x.shape[1:]
-    flat_x, flat_b = x.reshape(n, -1), baseline.reshape(1, -1).expand(n, -1)
     masks = ranking_masks(attributions.reshape(n, -1), features_in_step)
-    deleted = torch.where(masks, flat_b[:, None], flat_x[:, None])
-    inserted = torch.where(masks, flat_x[:, None], flat_b[:, None])
+    deleted, inserted = with_baseline(x, baseline, masks), with_baseline(x, baseline, ~masks)
     curves = _forward_perturbed(model, torch.cat([deleted, inserted], dim=1), target, shape, True, max_rows)
     return curves.split(masks.shape[1], dim=1)
 
@@ -81,11 +85,35 @@ def area(curves: torch.Tensor) -> torch.Tensor:
     return torch.trapezoid(curves, dx=1.0 / (curves.shape[1] - 1), dim=1)
 
 
-def random_subsets(n: int, runs: int, d: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """(n, runs, d) boolean masks, each choosing ``size`` distinct features uniformly."""
+def random_subsets(n: int, runs: int, d: int, size: int | torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """(n, runs, d) boolean masks, each choosing ``size`` distinct features uniformly (one size, or (n, runs))."""
     keys = torch.rand((n, runs, d), generator=generator)
-    chosen = keys.argsort(dim=2)[..., :size]
-    return torch.zeros((n, runs, d), dtype=torch.bool).scatter_(2, chosen, True)
+    rank = keys.argsort(dim=2).argsort(dim=2)
+    return rank < torch.as_tensor(size)[..., None]
+
+
+def square_removals(
+    n: int, runs: int, shape: torch.Size, side_fraction: float, generator: torch.Generator
+) -> torch.Tensor:
+    """(n, runs, D) masks of Yeh et al.'s (2019) square removal, for an input of ``shape``.
+
+    A channel-first input (C, *spatial) loses a patch of side k on every spatial axis,
+    in all channels, at a uniform position: a k × k square of an image, a window of k
+    steps of a sequence. A flat table (D,) has no order among its columns, so it loses
+    k features chosen uniformly instead. k is uniform on 1 … round(side_fraction · the
+    shortest side) (Yeh et al. remove every square of side 1–10 of a 28 × 28 image).
+    """
+    sides = shape if len(shape) == 1 else shape[1:]
+    size = torch.randint(1, max(1, round(side_fraction * min(sides))) + 1, (n, runs), generator=generator)
+    if len(shape) == 1:
+        return random_subsets(n, runs, shape[0], size, generator)
+    masks = torch.ones((n, runs, *(1,) * len(sides)), dtype=torch.bool)
+    for axis, side in enumerate(sides):
+        start = (torch.rand((n, runs), generator=generator) * (side - size + 1)).long()
+        position = torch.arange(side)
+        inside = (position >= start[..., None]) & (position < (start + size)[..., None])
+        masks = masks & inside.reshape(n, runs, *(side if a == axis else 1 for a in range(len(sides))))
+    return masks[:, :, None].expand(n, runs, shape[0], *sides).reshape(n, runs, -1)
 
 
 def pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -113,10 +141,8 @@ def faithfulness_correlation(
     On the target logit by default, as Quantus's ``FaithfulnessCorrelation``.
     """
     n, shape = x.shape[0], x.shape[1:]
-    flat_x, flat_b = x.reshape(n, -1), baseline.reshape(1, -1).expand(n, -1)
-    perturbed = torch.where(subsets, flat_b[:, None], flat_x[:, None])
     drop = target_outputs(model, x, target, probabilities, max_rows)[:, None]
-    drop = drop - _forward_perturbed(model, perturbed, target, shape, probabilities, max_rows)
+    drop = drop - _forward_perturbed(model, with_baseline(x, baseline, subsets), target, shape, probabilities, max_rows)
     sums = (attributions.reshape(n, 1, -1) * subsets).sum(dim=2)
     return pearson(sums, drop)
 
@@ -126,20 +152,25 @@ def infidelity(
     x: torch.Tensor,
     attributions: torch.Tensor,
     target: torch.Tensor,
-    noise: torch.Tensor,
+    perturbations: torch.Tensor,
+    perturbed: torch.Tensor | None = None,
     normalize: bool = True,
     max_rows: int = MAX_ROWS,
 ) -> torch.Tensor:
-    """Yeh et al. (2019): E_I[(Iᵀ Φ − (f(x) − f(x − I)))²] on the target logit, for perturbations ``noise`` (N, R, D).
+    """Yeh et al. (2019): E_I[(Iᵀ Φ − (f(x) − f(x̃)))²] on the target logit, for perturbations I (N, R, D).
 
+    x̃ (``perturbed``, (N, R, D)) is the input each I stands for, as Captum's
+    ``perturb_func`` returns both: x − I for additive noise (the default), x with a
+    patch at the baseline for square removal, where I is the patch's indicator.
     ``normalize`` rescales Φ by the least-squares factor first (as Captum's
     ``normalize=True``), so methods are not judged on the scale of their output.
     """
     n, shape = x.shape[0], x.shape[1:]
-    flat_x = x.reshape(n, -1)
+    if perturbed is None:
+        perturbed = x.reshape(n, 1, -1) - perturbations
     change = target_outputs(model, x, target, False, max_rows)[:, None]
-    change = change - _forward_perturbed(model, flat_x[:, None] - noise, target, shape, False, max_rows)
-    predicted = (noise * attributions.reshape(n, 1, -1)).sum(dim=2)
+    change = change - _forward_perturbed(model, perturbed, target, shape, False, max_rows)
+    predicted = (perturbations * attributions.reshape(n, 1, -1)).sum(dim=2)
     if normalize:
         scale = (predicted * change).mean(dim=1) / predicted.square().mean(dim=1).clamp_min(1e-30)
         predicted = predicted * scale[:, None]
