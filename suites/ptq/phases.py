@@ -14,9 +14,11 @@ it. Under a line with independent Gaussian noise that statistic is pivotal: its
 distribution depends on the number of checkpoints only, not on the level, the
 slope or the noise, so its critical value is simulated once per length and the
 false-alarm rate is ``alpha`` whatever the plateau looks like. A significant
-hinge is called an onset only if the fitted rise above the plateau's trend
-reaches ``min_rise`` by the last checkpoint (a practical floor: an INT8 gap
-wiggling by 1e-4 is not a divergence however regular its wiggle). The onset is
+hinge is called an onset only if the fitted gap at the last checkpoint ends
+``min_rise`` above the plateau's median level: a practical floor (an INT8 gap
+wiggling by 1e-4 is not a divergence however regular its wiggle), and a guard
+against a gap that falls and then levels off, which is a hinge too, or one that
+dips and recovers to where it was. The onset is
 the first checkpoint after the hinge.
 """
 
@@ -131,10 +133,10 @@ def onset_index(
     taus, weights, bases = _hinge_bases(m, min_plateau, min_after)
     t_values = _hinge_t(y[None], weights, bases)[0]
     best = int(np.argmax(t_values))
-    residuals = y - bases[best] @ (bases[best].T @ y)
-    threshold = critical_value(m, _autocorrelation(residuals), alpha, min_plateau, min_after)
+    fitted = bases[best] @ (bases[best].T @ y)
+    threshold = critical_value(m, _autocorrelation(y - fitted), alpha, min_plateau, min_after)
     tau = int(taus[best])
-    if t_values[best] <= threshold or weights[best] @ y * (m - 1 - tau) < min_rise:
+    if t_values[best] <= threshold or fitted[-1] - np.median(y[: tau + 1]) < min_rise:
         return None
     return converged + _first_departure(y, tau + 1, min_plateau)
 
