@@ -5,8 +5,8 @@
 Reads the ``study`` profile's stored results; one panel per (family, recipe),
 thin lines per seed and a thick line for their mean, FP32 held-out loss on the
 right axis, dotted lines at each seed's convergence and triangles at each
-detected divergence onset. A second row of panels per family shows weight
-kurtosis and the share of outlier channels.
+detected divergence onset; one row per family, ending with a panel of its
+weights' kurtosis and share of outlier channels.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from harness.store import Store
-from plugins.checkpointed_models import STUDY_RECIPES
+from plugins.checkpointed_models import STUDY_LM_RECIPES, STUDY_RECIPES
 
-FAMILIES = ("char-transformer", "mlp")
+FAMILIES = {"char-transformer": STUDY_LM_RECIPES, "mlp": tuple(STUDY_RECIPES)}
 QUANTIZERS = {"int4-tensor": "tab:red", "int4-channel": "tab:orange", "gptq-int4-g32": "tab:purple"}
 REFERENCE = {"int8-channel": "tab:gray"}
 
@@ -60,7 +60,7 @@ def _panel(axis: plt.Axes, scores: pd.DataFrame, model: str) -> None:
 
 def _weights_panel(axis: plt.Axes, scores: pd.DataFrame, family: str) -> None:
     right = axis.twinx()
-    for recipe, style in zip(STUDY_RECIPES, ("-", "--", ":"), strict=True):
+    for recipe, style in zip(FAMILIES[family], ("-", "--", ":"), strict=False):
         ours = scores[(scores["model"] == f"{family}-{recipe}") & (scores["method"] == "identity")]
         kurtosis = ours[ours["metric"] == "weight-kurtosis"].groupby("step")["value"].mean()
         outliers = ours[ours["metric"] == "outlier-channels"].groupby("step")["value"].mean()
@@ -75,15 +75,13 @@ def _weights_panel(axis: plt.Axes, scores: pd.DataFrame, family: str) -> None:
 
 
 def draw(scores: pd.DataFrame, out: Path) -> None:
-    recipes = list(STUDY_RECIPES)
-    figure, axes = plt.subplots(
-        2 * len(FAMILIES), len(recipes), figsize=(4.2 * len(recipes), 3.2 * 2 * len(FAMILIES)), squeeze=False
-    )
-    for row, family in enumerate(FAMILIES):
+    columns = max(len(recipes) for recipes in FAMILIES.values()) + 1
+    figure, axes = plt.subplots(len(FAMILIES), columns, figsize=(4.2 * columns, 3.4 * len(FAMILIES)), squeeze=False)
+    for row, (family, recipes) in enumerate(FAMILIES.items()):
         for column, recipe in enumerate(recipes):
-            _panel(axes[2 * row, column], scores, f"{family}-{recipe}")
-        _weights_panel(axes[2 * row + 1, 0], scores, family)
-        for axis in axes[2 * row + 1, 1:]:
+            _panel(axes[row, column], scores, f"{family}-{recipe}")
+        _weights_panel(axes[row, len(recipes)], scores, family)
+        for axis in axes[row, len(recipes) + 1 :]:
             axis.remove()
     axes[0, 0].legend(fontsize=7, loc="upper left")
     figure.suptitle("ptq study: quantization gap along training (▼ detected onset, ┆ FP32 convergence per seed)")
