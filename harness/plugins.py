@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.attribution_methods",
     "suites.ptq",
     "plugins.checkpointed_models",
+    "plugins.transformers_lm",
     "plugins.quantizers",
     "suites.continual",
     "plugins.continual_strategies",

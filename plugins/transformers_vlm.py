@@ -18,18 +18,14 @@ costs nothing to users who do not set the variable.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
 import importlib.util
 import inspect
 import itertools
 import os
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -37,29 +33,25 @@ import torch
 
 from harness import ModelSpec, hookimpl
 from harness.errors import UsageError
-from harness.registry import InvalidSpec, check_slug
+from plugins.transformers_local import (
+    dtype_argument,
+    entry_name,
+    import_transformers,
+    no_progress_bars,
+    resolve_source,
+    weights_version,
+)
 from suites.sycophancy.contract import VLM, Answers, Query, Turn
 
 ENV = "RELIABENCH_VLMS"
 ENV_FORMAT = f"{ENV}=name=path[,name=path...], e.g. {ENV}=llava=/models/llava-1.5-7b"
 ADAPTER_VERSION = "1"  # enters every model's version: bump it when prompts or scoring change
 MISSING_TRANSFORMERS = "ranking a Hugging Face VLM needs the transformers package: pip install transformers"
-HASHED_WHOLE = 64 * 2**20  # files up to this size (configs, tokenizers, templates) are hashed by content
-SAMPLED = 2**20  # of a larger file, its first and last MiB are hashed
-HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 PLAIN_IMAGE_TOKEN = "<image>"
 # An option's tokens are decided by the prompt's last BOUNDARY characters (tokenisers merge only locally):
 # the prompts of one call share their ending, so each option text is tokenised once.
 BOUNDARY = 64
 BATCH_TOKENS = 4096  # padded tokens per forward pass; a 7B model's hidden states of every layer take ~1 GB (fp16)
-
-
-def _transformers() -> ModuleType:
-    try:
-        import transformers
-    except ImportError:
-        raise UsageError(MISSING_TRANSFORMERS) from None
-    return transformers
 
 
 @dataclass(frozen=True)
@@ -261,64 +253,6 @@ def to_pil(image: np.ndarray) -> Any:
     return Image.fromarray(np.ascontiguousarray(pixels), "RGB")
 
 
-def resolve_source(source: str | Path, revision: str | None = None) -> Path:
-    """The local folder of a model: ``source`` itself, or a hub id's snapshot in the local HF cache (no download)."""
-    path = Path(source).expanduser()
-    if not path.exists() and isinstance(source, str) and HUB_ID.fullmatch(source):
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.utils import HFValidationError, LocalEntryNotFoundError
-
-        try:
-            path = Path(snapshot_download(source, revision=revision, local_files_only=True))
-        except (LocalEntryNotFoundError, HFValidationError, OSError):
-            raise UsageError(
-                f"no model at {source!r}: no such folder, and {source!r} is not in the local Hugging Face cache "
-                f"(download it first, e.g. `hf download {source}`; nothing is downloaded at run time)"
-            ) from None
-    if not path.is_dir():
-        raise UsageError(f"no model at {str(source)!r}: {'not a folder' if path.exists() else 'no such folder'}")
-    if not (path / "config.json").is_file():
-        raise UsageError(
-            f"no model at {str(path)!r}: the folder has no config.json (save a model there with "
-            "save_pretrained, or point at a Hugging Face model folder)"
-        )
-    return path
-
-
-def weights_version(folder: Path) -> str:
-    """A short hash naming these weights: small files by content, large ones (weights) by name, size, and their
-    first and last MiB (the safetensors header and real weight values, so two fine-tunes of one base differ).
-
-    Inside a Hugging Face cache the snapshot's commit leads the version; the adapter's
-    version enters too, since changing how options are scored changes the results.
-    """
-    digest = hashlib.sha256(f"adapter {ADAPTER_VERSION}\n".encode())
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        size = path.stat().st_size
-        digest.update(f"{path.name} {size}\n".encode())
-        if size <= HASHED_WHOLE:
-            digest.update(path.read_bytes())
-        else:
-            with path.open("rb") as handle:
-                digest.update(handle.read(SAMPLED))
-                handle.seek(size - SAMPLED)
-                digest.update(handle.read(SAMPLED))
-    commit = f"{folder.name[:12]}-" if folder.parent.name == "snapshots" else ""
-    return commit + digest.hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def _no_progress_bars(transformers: ModuleType) -> Iterator[None]:
-    """transformers' loading bars would break into the harness's own progress display."""
-    shown = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if shown:
-            transformers.utils.logging.enable_progress_bar()
-
-
 @functools.lru_cache(maxsize=1)
 def load_vlm(folder: str | Path, batch_tokens: int = BATCH_TOKENS) -> TransformersVLM:
     """The adapter over the model in ``folder``; kept for the next cell of the same model in this process.
@@ -326,12 +260,10 @@ def load_vlm(folder: str | Path, batch_tokens: int = BATCH_TOKENS) -> Transforme
     On CPU the model runs in float32; on a GPU in the precision it was saved in. CUDA is
     looked for only here, in the cell's process, never while plugins register.
     """
-    transformers = _transformers()
-    from packaging.version import Version
-
+    transformers = import_transformers(MISSING_TRANSFORMERS)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype_arg = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
-    with _no_progress_bars(transformers):
+    dtype_arg = dtype_argument(transformers)
+    with no_progress_bars(transformers):
         try:
             processor = transformers.AutoProcessor.from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -376,7 +308,7 @@ def transformers_vlm(
     return ModelSpec(
         name,
         VLM,
-        weights_version(folder),
+        weights_version(folder, ADAPTER_VERSION),
         functools.partial(_load, str(folder), batch_tokens),
         description=description or f"Hugging Face transformers VLM from {source}",
     )
@@ -391,13 +323,7 @@ def parse_vlms(raw: str) -> list[tuple[str, str]]:
         name, equals, source = (part.strip() for part in entry.partition("="))
         if not equals or not name or not source:
             raise UsageError(f"{ENV}: {entry.strip()!r} is not name=path; expected {ENV_FORMAT}")
-        try:
-            check_slug("model", name)
-        except InvalidSpec as exc:
-            raise UsageError(f"{ENV}: {exc}") from None
-        if name in dict(pairs):
-            raise UsageError(f"{ENV}: model {name!r} is named twice")
-        pairs.append((name, source))
+        pairs.append((entry_name(ENV, name, dict(pairs)), source))
     return pairs
 
 
