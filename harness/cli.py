@@ -638,6 +638,51 @@ def export(fmt, suite, out, db) -> None:
     console.print(plain(f"wrote {len(frame)} rows to {out}"), soft_wrap=True)
 
 
+@cli.command("report")
+@click.argument("entries", nargs=-1)
+@click.option("--suite", help="Only this suite (default: every suite in which at least two of the entries appear).")
+@click.option(
+    "--by",
+    type=click.Choice(["entry", "model", "method"]),
+    help="Read the names as (model, method) entries, models or methods (default: as each suite ranks them).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Compare --db (new) against this older results database: new − old per suite and entry both hold "
+    "(ENTRIES, if given, limit it).",
+)
+@db_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="report.html (one self-contained page with plots) or report.md (Markdown to paste into a pull request).",
+)
+@database_errors
+def report_command(entries, suite, by, baseline, db, out) -> None:
+    """Compare ENTRIES (as the leaderboard names them) side by side, or --db against a --baseline database.
+
+    Per suite: each entry's estimate and 95% t interval on every rankable metric (the leaderboard's numbers),
+    paired differences over the seeds both share with their 95% intervals, per task and over tasks, plots, where
+    every number came from, and one verdict line per comparison on the primary metric.
+    """
+    from harness.publish.report import output_format, write_report
+    from harness.report import compare_databases, compare_entries
+
+    output_format(out)
+    with Store(db, read_only=True) as store:
+        if baseline is None:
+            report = compare_entries(store, entries, suite, by)
+        else:
+            with Store(baseline, read_only=True) as old:
+                report = compare_databases(old, store, suite, by, entries)
+    written = write_report(report, out)
+    for suite_name, verdict in report.verdicts:
+        console.print(plain((suite_name, "bold"), ": ", verdict.sentence()), soft_wrap=True)
+    console.print(plain(f"report written: {written.resolve()}"), soft_wrap=True)
+
+
 @cli.group(cls=SuggestingGroup)
 def site() -> None:
     """The static leaderboard site."""

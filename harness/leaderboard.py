@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,9 @@ class RankedSlice:
     over_tasks: stats.TaskRanks | None
     higher_is_better: bool
     kind: str
+    # what each ranking was computed from, so a report can pair two entries on the same numbers: per task (and
+    # 'overall' where there is an overall ranking), the seed values indexed by entry, one column per seed
+    seed_values: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def headline(self) -> stats.Ranking | None:
@@ -201,9 +204,9 @@ def rank_slice(
     by_seed, counts = _seed_table(part.scores[part.scores["metric"] == metric])
     tasks = list(by_seed.index.get_level_values("task").unique())
 
-    frames, per_task = [], {}
+    frames, per_task, seed_values = [], {}, {}
     for task in tasks:
-        table = by_seed.loc[task]
+        table = seed_values[str(task)] = by_seed.loc[task]
         ranking = per_task[str(task)] = stats.rank(list(table.index), table.to_numpy(), higher, level, rank_set)
         frames.append(_ranking_frame(ranking, str(task), counts.loc[task]))
 
@@ -211,7 +214,10 @@ def rank_slice(
     common = sorted(set.intersection(*(set(r.entries) for r in per_task.values()))) if per_task else []
     if common and len(tasks) > 1:
         cube = np.stack([by_seed.loc[task].reindex(common).to_numpy() for task in tasks])
-        overall = stats.rank(common, cube.mean(axis=0), higher, level, rank_set)
+        seed_values[OVERALL] = pd.DataFrame(
+            cube.mean(axis=0), index=pd.Index(common, name="entry"), columns=by_seed.columns
+        )
+        overall = stats.rank(common, seed_values[OVERALL].to_numpy(), higher, level, rank_set)
         frames.append(_ranking_frame(overall, OVERALL, counts.groupby(level="entry").sum()))
         estimates = np.stack([r.mean[[r.entries.index(e) for e in common]] for r in per_task.values()])
         over_tasks = stats.ranks_over_tasks(common, estimates, higher, level)
@@ -223,7 +229,9 @@ def rank_slice(
     board.insert(0, "suite", part.suite)
     board["interval"] = stats.INTERVAL
     board["rank_set"] = rank_set
-    return RankedSlice(part.suite, metric, board[COLUMNS], per_task, overall, over_tasks, higher, part.kinds[side])
+    return RankedSlice(
+        part.suite, metric, board[COLUMNS], per_task, overall, over_tasks, higher, part.kinds[side], seed_values
+    )
 
 
 def _with_failures(part: SuiteSlice, frames: list[pd.DataFrame]) -> pd.DataFrame:

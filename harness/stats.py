@@ -124,6 +124,40 @@ def paired_tests(values: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, 
     return diff, pvalue, np.where(n >= 2, margin, np.nan)
 
 
+@dataclass(frozen=True)
+class Difference:
+    """A paired difference first - second: its mean over common seeds, 95% t interval, seed count and p-value."""
+
+    mean: float
+    low: float
+    high: float
+    n_seeds: int
+    pvalue: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        """The interval lies on one side of 0 (False when there is no interval)."""
+        return bool(self.low > 0 or self.high < 0)
+
+    @property
+    def identical(self) -> bool:
+        """Equal at every common seed: no difference and no spread."""
+        return self.n_seeds > 0 and self.low == self.high == self.mean == 0
+
+    def swapped(self) -> Difference:
+        """The same comparison the other way round: second - first."""
+        return Difference(-self.mean, -self.high, -self.low, self.n_seeds, self.pvalue)
+
+
+def paired_difference(first: np.ndarray, second: np.ndarray, level: float = LEVEL) -> Difference:
+    """One pair's paired t-test, as the leaderboard tests every pair: the (first, second) entry of
+    :func:`paired_tests` on the two rows of seed values (NaN where a seed is missing)."""
+    values = np.vstack([first, second]).astype(np.float64)
+    diff, pvalue, margin = paired_tests(values, level)
+    mean, half = float(diff[0, 1]), float(margin[0, 1])
+    return Difference(mean, mean - half, mean + half, int(np.isfinite(values).all(axis=0).sum()), float(pvalue[0, 1]))
+
+
 def holm(pvalues: np.ndarray, level: float = LEVEL) -> np.ndarray:
     """Holm's stepdown along the last axis: which hypotheses are rejected. NaN p-values are not hypotheses."""
     p = np.where(np.isnan(pvalues), np.inf, pvalues)

@@ -37,12 +37,23 @@ def _label(text: str) -> str:
 
 
 def interval_chart(
-    labels: list[str], means: list[float], lows: list[float], highs: list[float], may_be_best: list[bool], xlabel: str
+    labels: list[str],
+    means: list[float],
+    lows: list[float],
+    highs: list[float],
+    may_be_best: list[bool],
+    xlabel: str,
+    reference: float | None = None,
 ) -> str:
-    """Estimates with interval bars, best at the top; entries whose rank set includes 1 in the accent colour."""
+    """Estimates with interval bars, best at the top; entries whose rank set includes 1 in the accent colour.
+
+    ``reference`` draws a vertical line there: 0 for differences, whose highlighted bars are then the resolved ones.
+    """
     height = max(1.6, 0.26 * len(labels) + 0.8)
     figure, axes = plt.subplots(figsize=(6.4, height))
     positions = list(range(len(labels)))[::-1]
+    if reference is not None:
+        axes.axvline(reference, color=MUTED, lw=0.8, ls="--")
     colours = [ACCENT if best else MUTED for best in may_be_best]
     errors = [[m - lo for m, lo in zip(means, lows, strict=True)], [hi - m for m, hi in zip(means, highs, strict=True)]]
     axes.errorbar(means, positions, xerr=errors, fmt="none", ecolor=MUTED, elinewidth=1.2, capsize=2)

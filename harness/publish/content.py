@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -364,14 +365,18 @@ def entry_pages(pages: list[SuitePage], runs: pd.DataFrame) -> list[EntryPage]:
                 entry = found.setdefault((side, name), EntryPage(side, name))
                 entry.suites[page.name] = page.pairs[page.pairs[side] == name]
                 entry.provenance.append(
-                    {
-                        "suite": page.name,
-                        "suite_version": page.version,
-                        "plugin": ", ".join(sorted(set(cells[f"{side}_plugin"]))),
-                        "version": ", ".join(sorted(set(cells[f"{side}_version"]))),
-                        "seeds": ", ".join(str(s) for s in sorted(set(cells["seed"]))),
-                        "run_date": str(cells["finished_at"].max())[:16],
-                        "git_sha": ", ".join(sorted({git.get(r, "") or "unknown" for r in cells["run_id"]})),
-                    }
+                    {"suite": page.name, "suite_version": page.version, **provenance(cells, side, git)}
                 )
     return sorted(found.values(), key=lambda e: (e.side, e.name))
+
+
+def provenance(cells: pd.DataFrame, side: str, git: Mapping[str, str]) -> dict[str, str]:
+    """Where one side's numbers came from (its plugins and versions, seeds, last run, git shas), from its cells and
+    each run's git sha; every page and report that shows a side says it the same way."""
+    return {
+        "plugin": ", ".join(sorted(set(cells[f"{side}_plugin"]))),
+        "version": ", ".join(sorted(set(cells[f"{side}_version"]))),
+        "seeds": ", ".join(str(s) for s in sorted(set(cells["seed"]))),
+        "run_date": str(cells["finished_at"].max())[:16],
+        "git_sha": ", ".join(sorted({git.get(r, "") or "unknown" for r in cells["run_id"]})),
+    }

@@ -31,7 +31,8 @@ DEFAULT_OUT = Path("site")
 MARKER = ".reliabench-site"  # written into every site: only a folder holding it is ever replaced
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The templates' environment: autoescaped (plugin text is never markup), strict about missing values."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.publish", "templates"),
         autoescape=jinja2.select_autoescape(["html"], default=True),
@@ -196,7 +197,7 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> P
     """
     out = Path(out).resolve()
     _check_out(out, Path(db) if db is not None else default_db())
-    env = _environment()
+    env = environment()
     with Store(db, read_only=True) as store:
         suite_names = sorted(store.suites()["suite"].unique())
         pages = [suite_page(store, name) for name in suite_names if not store.cells(name).empty]
