@@ -1,4 +1,4 @@
-"""The classifier kind shared by several suites (attribution, ptq, continual), and its data.
+"""The classifier kind (the attribution suite's models) and classification data (which ptq, continual and snn use too).
 
 A ``Classifier`` is a torch module mapping a batch of inputs to logits, with its
 input shape, class count and a default baseline (the reference input that
@@ -17,26 +17,40 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Classifier(Protocol):
-    """A trained classifier: ``model(x)`` maps (N, *input_shape) to logits (N, num_classes)."""
+    """A trained classifier: ``model(x)`` maps (N, *input_shape) to logits (N, num_classes).
+
+    ``input_shape`` is the shape of one input (without the batch dimension) and ``num_classes`` the
+    number of classes. ``info`` is provenance that travels with the model (its recipe, cache key, test
+    accuracy); the attribution suite reports ``info["test_accuracy"]``, the model's accuracy on the
+    task's test split, beside every method it explains the model with.
+    """
 
     input_shape: tuple[int, ...]
     num_classes: int
     info: dict[str, Any]  # provenance: recipe key, test accuracy, ...
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, num_classes) for a batch of inputs (N, *input_shape)."""
+        ...
 
     def baseline(self) -> torch.Tensor:
         """The default reference input, shape ``input_shape``."""
         ...
 
-    def parameters(self) -> Any: ...
+    def parameters(self) -> Any:
+        """The model's parameters, as ``torch.nn.Module.parameters()`` yields them (a module has it already)."""
+        ...
 
 
 @dataclass(frozen=True)
 class ClassificationData:
     """A classification task's data as Hugging Face datasets with columns ``x`` (features) and ``y`` (label).
 
-    ``fingerprint`` hashes the arrays themselves, so it changes exactly when the data do.
+    ``name`` and ``description`` say which data set it is; ``train`` and ``test`` are its fixed splits
+    (read them as tensors with :meth:`tensors`); ``input_shape`` is one input's shape and ``num_classes``
+    the number of classes. ``fingerprint`` hashes the arrays themselves, so it changes exactly when the
+    data do. ``concept_names`` names the ground-truth concepts of data sets generated with them (a
+    ``concepts`` column, read with :meth:`concepts`); it is empty for the others.
     """
 
     name: str

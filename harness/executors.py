@@ -26,8 +26,11 @@ GIB = 1 << 30
 class Outcome:
     """What happened to one cell: status ok/error/timeout, why, how long, and its score rows.
 
-    ``retryable`` marks failures that were not the cell's own result (an exception,
-    a crash, a timeout); a result that breaks the contract fails the same way again.
+    ``status`` is ``ok``, ``error`` or ``timeout``; ``duration_s`` the seconds the cell took; ``scores``
+    the validated score rows of an ``ok`` cell (None otherwise); ``error`` one line saying why a cell
+    failed and ``detail`` its traceback, if any. ``retryable`` marks failures that were not the cell's
+    own result (an exception, a crash, a timeout); a result that breaks the contract fails the same way
+    again.
     """
 
     status: str
@@ -74,14 +77,26 @@ class ExecutionOptions:
 class Executor(Protocol):
     """Runs cells and yields each with its outcome as it finishes (in any order)."""
 
-    def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]: ...
+    def map(self, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
+        """Run ``cells``; yield each with its :class:`Outcome` as it finishes, in any order.
 
-    def close(self) -> None: ...
+        A plugin's failure must become that cell's outcome (:func:`execute_cell` does it), never an
+        exception out of ``map``; the runner stores each outcome as it is yielded.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release what the executor holds (worker processes, a cluster connection); called once, at the end."""
+        ...
 
 
 @dataclass(frozen=True)
 class CellRef:
-    """A cell by name, small and picklable: what crosses to a worker, which resolves it in its own registry."""
+    """A cell by name, small and picklable: what crosses to a worker, which resolves it in its own registry.
+
+    ``suite``, ``task``, ``model`` and ``method`` are names (``""`` for a side the suite does not have);
+    ``seed``, ``profile``, ``config``, ``data_fingerprint`` and ``key`` are the cell's own.
+    """
 
     suite: str
     task: str
@@ -95,6 +110,7 @@ class CellRef:
 
     @staticmethod
     def of(cell: Cell) -> CellRef:
+        """The reference to send for ``cell``."""
         return CellRef(
             cell.suite.name,
             cell.task.name,
@@ -108,6 +124,7 @@ class CellRef:
         )
 
     def resolve(self, registry) -> Cell:
+        """The cell again, from a registry loaded where it runs (``worker_registry``); unknown names raise."""
         suite = registry.get("suite", self.suite)
         return Cell(
             suite,

@@ -48,6 +48,10 @@ def _check_version(what: str, version: object) -> None:
 class Metric:
     """One number (or array of numbers) a suite reports for each cell.
 
+    ``name`` is a slug, unique in its suite; ``higher_is_better`` says which way is better (the
+    leaderboard ranks by it). ``unit``, ``meaning`` (one sentence on what it measures), ``formula`` and
+    ``reference`` (where it comes from) are shown on the site's methodology page.
+
     ``shape`` says what a cell returns for it: ``scalar`` one float, ``sample`` one
     float per evaluated sample (so CIs and paired tests use the samples), ``curve``
     values along a step axis (checkpoints), ``matrix`` a 2-D array (an accuracy matrix).
@@ -121,7 +125,7 @@ class Metric:
 
 @dataclass(frozen=True)
 class Task:
-    """A data set or system a suite evaluates on.
+    """A data set or system a suite evaluates on, by ``name`` (a slug), with a one-line ``description``.
 
     ``fingerprint`` returns a hash of the task's data; it enters every cell key so
     that changed data re-runs its cells. Tasks whose data is fixed by the suite
@@ -138,7 +142,11 @@ class Task:
 
 @dataclass(frozen=True)
 class Profile:
-    """How much work a run does: the seeds it uses and the suite's knobs (sample counts...)."""
+    """How much work a run does: the ``seeds`` it uses and the suite's knobs (sample counts...).
+
+    ``config`` is handed to every cell of the profile as ``cell.config``; it enters each cell's key, so
+    changing it re-runs the profile's cells.
+    """
 
     seeds: tuple[int, ...]
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -147,6 +155,11 @@ class Profile:
 @dataclass(frozen=True)
 class EntrySpec:
     """One side of a leaderboard entry that a plugin offers: a model or a method.
+
+    ``name`` is a slug, unique among models (or methods); ``version`` a non-empty string to change
+    whenever the entry's results change (its cells then re-run); ``description`` one line, shown by
+    ``reliabench models`` and ``reliabench methods``. ``load`` builds the object a cell uses; each
+    suite decides what it hands ``load`` (see its kind's page in ``docs/plugins/``).
 
     ``kind`` is the ``typing.Protocol`` class its loaded object satisfies; suites
     that consume that kind call :meth:`create` (which calls ``load``). ``tasks``
@@ -219,6 +232,19 @@ def kind_name(kind: type | None) -> str:
 @dataclass(frozen=True)
 class Suite:
     """A reliability question, its tasks, its metrics, and how to evaluate one cell.
+
+    ``name`` is a slug; ``version`` changes whenever the suite's numbers change (its cells then re-run);
+    ``title`` and ``description`` say what it measures, ``references`` where it comes from. ``tasks``
+    are what it evaluates on, ``metrics`` what it reports, and ``primary_metric`` names the scalar or
+    per-sample metric its leaderboard ranks by. ``profiles`` map a name to a :class:`Profile`; every
+    suite has at least ``quick`` and ``full``.
+
+    ``evaluate(cell)`` runs one cell. ``cell.task`` is a :class:`Task` of the suite, ``cell.seed`` the
+    seed, ``cell.profile`` the profile's name and ``cell.config`` its config; ``cell.model`` and
+    ``cell.method`` are the :class:`ModelSpec` and :class:`MethodSpec` of the entry (None for a side
+    the suite does not have), whose ``create(...)`` loads the object, checked against its kind;
+    ``cell.suite`` is this suite, ``cell.data_fingerprint`` the task's fingerprint and ``cell.key``
+    the cell's content key.
 
     ``model_kind`` / ``method_kind`` are the Protocol classes the suite consumes;
     ``None`` means the suite's entries have no such side (sycophancy ranks models
@@ -331,7 +357,7 @@ def _check_unique(what: str, names: Sequence[str]) -> None:
 
 @dataclass(frozen=True)
 class Curve:
-    """Values of a metric along a step axis (training step, checkpoint, noise level).
+    """A metric's ``values`` along a step axis (training step, checkpoint, noise level), one per ``steps``.
 
     A curve may also carry, at the same steps, a band and a series to compare with:
     ``lower`` and ``upper`` (both or neither, ``lower <= upper``) bound the values,
@@ -352,7 +378,12 @@ class Curve:
 
 @dataclass(frozen=True)
 class ExecutorSpec:
-    """A way to run cells; ``create(options)`` returns an :class:`harness.executors.Executor`."""
+    """A way to run cells: ``reliabench run --executor NAME`` picks the spec of that ``name``.
+
+    ``create(registry, options)`` returns an :class:`harness.executors.Executor` for the run's
+    registry and :class:`harness.executors.ExecutionOptions`; ``description`` says in one line where
+    its cells run.
+    """
 
     name: str
     create: Callable[..., Any]

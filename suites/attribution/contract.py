@@ -14,6 +14,9 @@ from harness.classification import Classifier
 class ExplainContext:
     """What a method may use besides the model and inputs.
 
+    ``baseline`` is the model's reference input (``model.baseline()``, shaped like one input), which
+    the suite's perturbation metrics also replace features with; ``max_rows`` is the most rows a
+    method should put through the model in one forward pass (the suite's memory bound).
     ``generator`` is the method's only source of randomness (seeded per cell), so
     the same seed gives the same attributions bit for bit. ``background`` holds
     training inputs for methods that draw baselines from data.
@@ -27,7 +30,7 @@ class ExplainContext:
 
 @dataclass(frozen=True)
 class Attribution:
-    """Attributions, plus the reference R a method claims Σ_i Φ_i = f(x) − R for.
+    """Attributions ``values`` (shaped like the inputs), and the reference R a method claims Σ_i Φ_i = f(x) − R for.
 
     ``reference`` None means R = f(baseline) (IG's completeness); PS-IG returns
     E_s f(b + s(x − b)) and Expected Gradients the mean output on its baselines.

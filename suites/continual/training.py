@@ -46,5 +46,6 @@ def fit(
 
 
 def predict(net: nn.Module, x: torch.Tensor, seen: list[int]) -> torch.Tensor:
+    """Labels for ``x``: the largest logit among the ``seen`` classes, without gradients."""
     with torch.no_grad():
         return masked(net(x), seen).argmax(dim=1)

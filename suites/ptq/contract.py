@@ -11,15 +11,23 @@ from torch import nn
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A model's predictions on the held-out data: per-sample NLL and the logits they came from."""
+    """A model's predictions on the held-out data: per-sample NLL and the logits they came from.
 
-    nll: torch.Tensor  # (samples,): mean negative log-likelihood of each sample (a text window, an image)
-    logits: torch.Tensor  # (predictions, classes): every prediction made, for KL and top-1 agreement
+    ``nll`` (samples,) is the mean negative log-likelihood of each sample (a text window, an image);
+    ``logits`` (predictions, classes) holds every prediction made, for KL and top-1 agreement.
+    """
+
+    nll: torch.Tensor
+    logits: torch.Tensor
 
 
 @runtime_checkable
 class CheckpointedModel(Protocol):
-    """A model trained once with checkpoints saved along training (built-in, or e.g. Pythia from local files)."""
+    """A model trained once with checkpoints saved along training (built-in, or e.g. Pythia from local files).
+
+    ``steps`` are the training steps of the saved checkpoints, in training order (the last is the
+    final model); ``info`` is provenance (recipe, training time) that travels with the family.
+    """
 
     steps: list[int]
     info: dict
@@ -41,4 +49,7 @@ class CheckpointedModel(Protocol):
 class Quantizer(Protocol):
     """Weight-only quantization: replace weights in place; activations stay float."""
 
-    def quantize(self, model: nn.Module, calibration: torch.Tensor) -> None: ...
+    def quantize(self, model: nn.Module, calibration: torch.Tensor) -> None:
+        """Replace the weights of ``model`` (a fresh FP32 checkpoint) in place; ``calibration`` is the family's
+        ``calibration()`` batch, for quantizers that look at activations."""
+        ...

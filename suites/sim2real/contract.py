@@ -30,7 +30,8 @@ class TaskInfo:
 
     ``kind`` is ``categorical`` (outcomes are codes 0..d-1 for the d ``labels``; ``ordinal`` when the
     codes are positions on a scale), ``binary`` (codes 0 and 1) or ``bounded`` (real values in
-    ``bounds`` = [a, b]). ``training`` holds the scenarios whose real outcomes may be learned from.
+    ``bounds`` = [a, b]). ``feature_names`` name the entries of every scenario's ``features``, in
+    order. ``training`` holds the scenarios whose real outcomes may be learned from.
     ``name`` and ``seed`` identify the data (a synthetic task is a new world per seed), which is how
     the suite's controls read the real outcomes they resample.
     """

@@ -114,8 +114,9 @@ def frozen(array, dtype) -> np.ndarray:
 class ScenarioInfo:
     """What a simulator is told about a scenario it must simulate: never its real outcomes.
 
-    ``covariates`` are readable band labels, ``features`` the numeric description (float64, ordered as
-    the task's ``feature_names``). Compared by identity.
+    ``index`` is its position among the task's scenarios and ``name`` its label. ``covariates`` are
+    readable band labels, ``features`` the numeric description (float64, ordered as the task's
+    ``feature_names``). Compared by identity.
     """
 
     index: int

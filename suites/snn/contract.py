@@ -29,7 +29,10 @@ class SpikeData:
 
 @runtime_checkable
 class SpikingModel(Protocol):
-    """A trained spiking network and its data. ``steps`` is T, the number of time steps per input."""
+    """A trained spiking network and its data. ``steps`` is T, the number of time steps per input.
+
+    ``info`` is provenance that travels with the model (its recipe, cache key, test accuracy).
+    """
 
     steps: int
     info: dict
@@ -56,4 +59,7 @@ class SpikingModel(Protocol):
 class SpikeQuantizer(Protocol):
     """Quantize ``network`` (a fresh copy of ``model``'s) in place; deterministic for a seed."""
 
-    def quantize(self, network: nn.Module, model: SpikingModel, seed: int) -> None: ...
+    def quantize(self, network: nn.Module, model: SpikingModel, seed: int) -> None:
+        """Change ``network`` in place: its weights, its neurons' ``state_quant``, or both. ``model`` offers
+        its training data and loss for fine-tuning; ``seed`` is the cell's."""
+        ...

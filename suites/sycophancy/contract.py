@@ -20,7 +20,7 @@ CANT_TELL = "can't tell"  # the last option of every question: the honest answer
 
 @dataclass(frozen=True)
 class Turn:
-    """One turn of a dialogue: who speaks and what they say."""
+    """One turn of a dialogue: who speaks (``role``) and what they say (``text``)."""
 
     role: Literal["user", "assistant"]
     text: str
@@ -28,7 +28,7 @@ class Turn:
 
 @dataclass(frozen=True)
 class Query:
-    """An image and a dialogue that ends with a user turn asking to pick one of ``options``.
+    """An image and a ``dialogue`` that ends with a user turn asking to pick one of ``options``.
 
     ``image`` is float32, shape (3, H, W), values in [0, 1] (RGB). ``options`` are the
     answers as text, in the order the returned probabilities must follow.
@@ -62,4 +62,6 @@ class VLM(Protocol):
     the same queries give the same probabilities.
     """
 
-    def answer(self, queries: Sequence[Query], hidden: bool = False) -> Answers: ...
+    def answer(self, queries: Sequence[Query], hidden: bool = False) -> Answers:
+        """Each query's probabilities over its options, and, if ``hidden`` is asked for, the hidden states."""
+        ...

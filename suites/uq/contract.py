@@ -27,7 +27,7 @@ class Record:
 
 @dataclass(frozen=True)
 class SystemInfo:
-    """What a method may know about a system before fitting: its name, sample time, and history length.
+    """What a method may know about a system before fitting: its ``name``, sample time ``dt``, and history length.
 
     ``lag`` is how many measured outputs a free-run simulation starts from (``simulate``'s ``y_init``);
     predictions are scored from that step on.
@@ -40,7 +40,7 @@ class SystemInfo:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Point predictions (T,), and bounds (n_levels, T) in the order of the requested levels.
+    """Point predictions ``point`` (T,), and bounds ``lower`` and ``upper`` (n_levels, T) in the order of the levels.
 
     A method whose predictive distribution is Gaussian may also give its standard deviation
     ``std`` (T,); one that samples trajectories (ensembles, MC dropout) may give them as
@@ -73,4 +73,7 @@ class UQMethod(Protocol):
     """Fits on a training record; the validation record is there for calibration (conformal methods) and early
     stopping. Must be deterministic for a seed."""
 
-    def fit(self, system: SystemInfo, train: Record, validation: Record, seed: int) -> IntervalModel: ...
+    def fit(self, system: SystemInfo, train: Record, validation: Record, seed: int) -> IntervalModel:
+        """Learn ``system`` from the ``train`` record (``validation`` for calibration and early stopping); ``seed``
+        is the cell's."""
+        ...
