@@ -26,7 +26,8 @@ $(STAMP_TEST): pyproject.toml $(STAMP_RUN)
 # Every suite's quick profile, then the site; a failed cell still gets its site built, and the exit code says so.
 run: $(STAMP_RUN)
 	@status=0; $(BIN)/reliabench run --profile quick || status=$$?; \
-	$(BIN)/reliabench site build && exit $$status
+	$(BIN)/reliabench site build && \
+	echo "the reliabench command is $(BIN)/reliabench (or run: source $(BIN)/activate)" && exit $$status
 
 # Browser tests drive Debian's chromium; install it where we may, else say how and let them skip.
 chromium:

@@ -29,7 +29,7 @@ from harness.registry import kind_name
 from harness.runner import run_cells
 from harness.safe_csv import to_csv
 from harness.store import DB_ENV, Store, default_db
-from harness.terminal import plain, visible
+from harness.terminal import columns_that_fit, plain, rounded, visible
 
 console = Console()
 MAX_FAILURES_SHOWN = 20
@@ -246,27 +246,35 @@ def suites(ctx: click.Context) -> None:
     )
 
 
-def _list_specs(ctx: click.Context, category: str) -> None:
+def _list_specs(ctx: click.Context, category: str, wide: bool) -> None:
     registry = _registry(ctx)
     rows = []
     for name, spec in sorted(registry.table(category).items()):
         info = registry.provider(category, name)
-        rows.append((name, kind_name(spec.kind), spec.version, f"{info.name} ({info.package})", spec.description))
-    _print_table((category, "kind", "version", "plugin", "description"), rows)
+        suites = [
+            suite.name
+            for suite in registry.suites.values()
+            if any(suite.accepts(spec, getattr(suite, f"{category}_kind"), task.name) for task in suite.tasks)
+        ]
+        rows.append((name, ", ".join(suites) or "—", kind_name(spec.kind), spec.version, info.name, spec.description))
+    columns = (category, "suites", "kind", "version", "plugin", "description")
+    _print_table(columns, rows, essential=[category, "suites", "description"], wide=wide)
 
 
 @cli.command()
+@click.option("--wide", is_flag=True, help="Every column, however wide the terminal.")
 @click.pass_context
-def models(ctx: click.Context) -> None:
-    """List the registered models with their kind and version."""
-    _list_specs(ctx, "model")
+def models(ctx: click.Context, wide: bool) -> None:
+    """List the registered models with the suites that run them, their kind and version."""
+    _list_specs(ctx, "model", wide)
 
 
 @cli.command()
+@click.option("--wide", is_flag=True, help="Every column, however wide the terminal.")
 @click.pass_context
-def methods(ctx: click.Context) -> None:
-    """List the registered methods with their kind and version."""
-    _list_specs(ctx, "method")
+def methods(ctx: click.Context, wide: bool) -> None:
+    """List the registered methods with the suites that run them, their kind and version."""
+    _list_specs(ctx, "method", wide)
 
 
 @cli.command()
@@ -429,12 +437,8 @@ def _print_plan(cells, db: Path | None) -> None:
     console.print(plain(f"{len(cells) - len(stored)} to run, {len(stored)} already stored in {path}"), soft_wrap=True)
 
 
-def _fmt(value: float) -> str:
-    return "—" if pd.isna(value) else f"{value:.4g}"
-
-
 def _estimate_text(mean: float, low: float, high: float) -> str:
-    return "—" if pd.isna(mean) else f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]"
+    return "—" if pd.isna(mean) else rounded(mean, low, high)
 
 
 def _cell_text(row: pd.Series) -> str:
@@ -506,9 +510,10 @@ def _board_notes(result: boards.RankedSlice) -> list[str]:
     type=click.Choice(["entry", "model", "method"]),
     help="Rank (model, method) entries, or one side averaged over the other (default: the suite's choice).",
 )
+@click.option("--wide", is_flag=True, help="Every task's column, however wide the terminal.")
 @db_option
 @database_errors
-def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
+def leaderboard_command(suite, metric, profile, fmt, rank_set, by, wide, db) -> None:
     """Rank a suite's entries: mean and 95% t interval over seeds per task, rank and rank set.
 
     Seeds are the replicates: an entry's value at a seed is the mean of that
@@ -543,23 +548,47 @@ def leaderboard_command(suite, metric, profile, fmt, rank_set, by, db) -> None:
         click.echo(_markdown(_wide(board)))
         click.echo("\n" + "\n".join(f"- {visible(note)}" for note in _board_notes(result)))
     else:
-        _print_frame(_wide(board), title)
+        entries = _wide(board)
+        headline = boards.OVERALL if boards.OVERALL in entries.columns else entries.columns[-1]
+        _print_frame(entries, title, essential=["entry", "rank", headline, "rank set"], wide=wide)
         for note in _board_notes(result):
             console.print(plain(note), soft_wrap=True)
 
 
-def _print_table(columns: Iterable[object], rows: Iterable[Iterable[object]], title: str | None = None) -> None:
-    """A rich table whose headers and cells are plain text, never markup."""
+WRAP_AT = 40  # a column whose text is longer (descriptions, errors) wraps; shorter ones never do
+
+
+def _print_table(
+    columns: Iterable[object],
+    rows: Iterable[Iterable[object]],
+    title: str | None = None,
+    essential: Sequence[str] = (),
+    wide: bool = False,
+) -> None:
+    """A rich table of plain text (never markup) that fits the terminal: the ``essential`` columns (default: the
+    first), then the others in order while they fit; a line names what was left out (``--wide`` shows all)."""
+    headers = [visible(c) for c in columns]
+    cells = [[visible(v) for v in row] for row in rows]
+    longest = {h: max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)}
+    widths = {h: min(n, WRAP_AT) for h, n in longest.items()}
+    shown = headers if wide else columns_that_fit(widths, list(essential) or headers[:1], console.width)
     table = Table(title=plain(title) if title else None)
-    for column in columns:
-        table.add_column(plain(column))
-    for row in rows:
-        table.add_row(*(plain(v) for v in row))
+    for header in shown:
+        short = longest[header] <= WRAP_AT  # short columns keep their width; long ones wrap into what is left
+        table.add_column(plain(header), no_wrap=short, overflow="fold", min_width=widths[header] if short else None)
+    for row in cells:
+        table.add_row(*(plain(value) for header, value in zip(headers, row, strict=True) if header in shown))
     console.print(table)
+    hidden = [h for h in headers if h not in shown]
+    if hidden:
+        console.print(
+            plain(f"left out at {console.width} columns: {', '.join(hidden)} (--wide shows every column)"),
+            soft_wrap=True,
+        )
 
 
-def _print_frame(frame: pd.DataFrame, title: str) -> None:
-    _print_table(frame.columns, frame.itertuples(index=False), title)
+def _print_frame(frame: pd.DataFrame, title: str, essential: Sequence[str] = (), wide: bool = False) -> None:
+    _print_table(frame.columns, frame.itertuples(index=False), title, essential, wide)
 
 
 def _cross_suite_output(found: boards.CrossSuite, fmt: str) -> None:

@@ -19,6 +19,7 @@ from harness.grid import Cell, canonical_json
 from harness.plugins import Registry
 from harness.scores import ScoreRows
 from harness.store import CellRecord, Store
+from harness.terminal import plain
 
 FLUSH_SECONDS = 0.25
 
@@ -71,6 +72,11 @@ def _record(cell: Cell, outcome: Outcome, run_id: str, registry: Registry) -> Ce
         detail=outcome.detail,
         duration_s=outcome.duration_s,
     )
+
+
+def _progress_for(console: Console) -> Progress | _LineProgress:
+    """A live bar on a terminal; plain lines where stdout is a file or a pipe (CI logs, nohup)."""
+    return _progress(console) if console.is_terminal else _LineProgress(console)
 
 
 def _progress(console: Console) -> Progress:
@@ -170,7 +176,7 @@ def run_cells(
 
     status = "finished"
     try:
-        with _progress(console) if show_progress else _NoProgress() as bar:
+        with _progress_for(console) if show_progress else _NoProgress() as bar:
             job = bar.add_task("cells", total=len(todo), current="")
             while todo and status == "finished":
                 again = []
@@ -199,6 +205,35 @@ def run_cells(
         writer.close()
         store.finish_run(run_id, status, summary.ran, summary.skipped, len(summary.failed))
     return summary
+
+
+class _LineProgress:
+    """Progress as plain lines: one each time another tenth of the cells is done, or a minute has passed."""
+
+    EVERY_SECONDS = 60.0
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.total, self.done, self.start = 0, 0, time.monotonic()
+        self.last_line, self.last_tenth = self.start, 0
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int, **fields: object) -> int:
+        self.total = total
+        return 0
+
+    def update(self, task: int, advance: int = 0, current: str = "") -> None:
+        self.done += advance
+        now, tenth = time.monotonic(), self.done * 10 // max(self.total, 1)
+        if tenth > self.last_tenth or now - self.last_line >= self.EVERY_SECONDS or self.done == self.total:
+            elapsed = time.strftime("%H:%M:%S", time.gmtime(now - self.start))
+            self.console.print(plain(f"cells {self.done}/{self.total} · {elapsed} · {current}"), soft_wrap=True)
+            self.last_line, self.last_tenth = now, tenth
 
 
 class _NoProgress:

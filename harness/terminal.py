@@ -10,6 +10,7 @@ the screen, or hiding and reordering text (zero-width and bidirectional controls
 
 from __future__ import annotations
 
+import math
 import re
 
 from rich.text import Text
@@ -38,3 +39,28 @@ def plain(*parts: object | tuple[object, str], multiline: bool = False) -> Text:
         value, style = part if isinstance(part, tuple) else (part, "")
         text.append(visible(value, multiline), style=style)
     return text
+
+
+def rounded(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]`` to the interval's precision: two significant digits of its half-width, so a
+    board shows no digit its seeds cannot support (0.9124 [0.9018, 0.923] reads 0.912 [0.902, 0.923])."""
+    half = (high - low) / 2
+    if not math.isfinite(half) or half <= 0:
+        return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+    decimals = 1 - math.floor(math.log10(half))
+    if max(abs(mean), abs(low), abs(high)) >= 1e6 or decimals > 6:
+        return f"{mean:.2e} [{low:.2e}, {high:.2e}]"
+    shown = [f"{round(v, decimals) + 0.0:.{max(decimals, 0)}f}" for v in (mean, low, high)]  # + 0.0: no "-0.0"
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]"
+
+
+def columns_that_fit(widths: dict[str, int], essential: list[str], width: int, gap: int = 3) -> list[str]:
+    """The essential columns, then the others in order while the table stays within ``width`` characters
+    (each column costs its width plus ``gap`` for padding and rules)."""
+    chosen = list(essential)
+    used = sum(widths[c] + gap for c in chosen) + 1
+    for column in widths:
+        if column not in chosen and used + widths[column] + gap <= width:
+            chosen.append(column)
+            used += widths[column] + gap
+    return [c for c in widths if c in chosen]

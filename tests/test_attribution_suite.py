@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import subprocess
 
 import pytest
 import torch
+from conftest import reliabench_exe
 
 from harness.data import load
 from harness.grid import plan_grid
@@ -155,3 +159,17 @@ def test_a_method_returning_the_wrong_shape_fails_its_cell(quick, tmp_path):
         summary = run_cells(registry, cells, store, show_progress=False)
     ((_, outcome),) = summary.failed
     assert "attribute returned (64, 3); expected a tensor shaped like the inputs (64, 30)" in outcome.error
+
+
+def test_leaderboard_reads_at_80_columns(quick):
+    """Method, estimate with its interval and rank set, untruncated, on an 80-column terminal."""
+    _, db, _ = quick
+    command = [reliabench_exe(), "leaderboard", "--suite", "attribution", "--db", str(db)]
+    out = subprocess.run(command, env=os.environ | {"COLUMNS": "80"}, capture_output=True, text=True, check=True)
+    table = [line for line in out.stdout.splitlines() if line.startswith("│")]
+    assert len(table) == 8 and all(len(line) <= 80 for line in out.stdout.splitlines() if line[:1] in "┏│└")
+    assert "…" not in out.stdout
+    first = [cell.strip() for cell in table[0].strip("│").split("│")]
+    assert first[0] in {"ps-ig", "ps-ig-beta", "ig"} and first[1] == "1" and first[2].endswith("of 8")
+    assert re.fullmatch(r"0\.9\d* \[0\.9\d*, 0\.9\d*\]", first[-1])  # overall faithfulness, rounded to its interval
+    assert "left out at 80 columns" in out.stdout and "--wide" in out.stdout
