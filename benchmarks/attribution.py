@@ -25,12 +25,12 @@ from captum.metrics import sensitivity_max as captum_sensitivity_max
 from quantus.functions.perturb_func import batch_baseline_replacement_by_indices
 from timing import best_time
 
-from harness.data import load
 from plugins.attribution_methods import IntegratedGradients, PathSampledIG
 from plugins.classifiers import MODELS, trained
 from suites.attribution import metrics
 from suites.attribution.contract import ExplainContext
 from suites.attribution.paths import MAX_ROWS
+from suites.shared.data import load
 
 STEPS = 32
 RUNS = 100

@@ -24,8 +24,8 @@ from harness import stats
 from harness.errors import UsageError
 from harness.executors import ExecutionOptions
 from harness.grid import parse_seeds, plan_grid
-from harness.plugins import Registry, load_registry
-from harness.registry import kind_name
+from harness.plugins import load_registry
+from harness.registry import Registry, kind_name
 from harness.runner import run_cells
 from harness.safe_csv import to_csv
 from harness.store import DB_ENV, Store, default_db

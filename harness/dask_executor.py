@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from harness.executors import CellRef, ExecutionOptions, Outcome, registry_source
-from harness.grid import Cell
 from harness.isolation import run_isolated, template_context
+from harness.registry import Cell
 
 DAEMON_HINT = (
     "Dask workers run daemonic processes, which cannot start a process per cell; "

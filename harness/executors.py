@@ -16,7 +16,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.grid import CELL_THREADS, Cell
+from harness.grid import CELL_THREADS
+from harness.plugins import load_registry
+from harness.registry import Cell
 from harness.scores import ScoreError, ScoreRows, validate
 
 GIB = 1 << 30
@@ -175,8 +177,6 @@ class SerialExecutor:
 
 def worker_registry(source: tuple[tuple[str, ...], bool]):
     """Rebuild, in a worker process, the registry described by ``registry_source``."""
-    from harness.plugins import load_registry
-
     plugins_dirs, defaults = source
     return load_registry(plugins_dirs, defaults=defaults)
 

@@ -12,12 +12,10 @@ import importlib.metadata
 import json
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import UsageError, unknown_name
-from harness.plugins import Registry
-from harness.registry import MethodSpec, ModelSpec, Suite, Task
+from harness.registry import Cell, MethodSpec, ModelSpec, Registry, Suite, Task
 
 KEY_FORMAT = 2
 CELL_THREADS = 1  # every cell, every executor: float results depend on the thread count, so it is fixed
@@ -37,42 +35,6 @@ def numerics() -> dict[str, Any]:
         "threads": CELL_THREADS,
         "device": "cpu",
     }
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One evaluation; ``suite.evaluate(cell)`` turns it into scores."""
-
-    suite: Suite
-    task: Task
-    model: ModelSpec | None
-    method: MethodSpec | None
-    seed: int
-    profile: str
-    config: Mapping[str, Any]
-    data_fingerprint: str
-    key: str
-
-    @property
-    def model_name(self) -> str:
-        return self.model.name if self.model else ""
-
-    @property
-    def method_name(self) -> str:
-        return self.method.name if self.method else ""
-
-    @property
-    def entry(self) -> str:
-        return entry_label(self.model_name, self.method_name)
-
-    @property
-    def label(self) -> str:
-        return f"{self.suite.name}/{self.task.name} {self.entry} seed={self.seed}"
-
-
-def entry_label(model: str, method: str) -> str:
-    """How an entry is named everywhere: 'model/method', or the one side it has."""
-    return "/".join(part for part in (model, method) if part)
 
 
 def canonical_json(value: Any) -> str:

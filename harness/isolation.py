@@ -44,8 +44,9 @@ from harness.executors import (
     registry_source,
     worker_registry,
 )
-from harness.grid import CELL_THREADS, Cell
+from harness.grid import CELL_THREADS
 from harness.plugins import DEFAULT_PLUGINS
+from harness.registry import Cell
 
 PRELOAD = (  # what every cell would import anyway: imported once, shared by every fork
     "__main__",  # the runner's main module (the reliabench script), which a child would otherwise re-import

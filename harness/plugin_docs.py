@@ -29,7 +29,6 @@ from pathlib import Path
 from types import ModuleType
 
 from harness import cache, hookspecs
-from harness.classification import ClassificationData, Classifier
 from harness.executors import (
     CellRef,
     ExecutionOptions,
@@ -39,12 +38,12 @@ from harness.executors import (
     registry_source,
     worker_registry,
 )
-from harness.grid import Cell
-from harness.plugins import ALLOW_LIST_ENV, ENTRY_POINT_GROUP, HOOKS, Registry, load_registry
-from harness.registry import Curve, Suite, protocol_members
+from harness.plugins import ALLOW_LIST_ENV, ENTRY_POINT_GROUP, HOOKS, load_registry
+from harness.registry import Cell, Curve, Registry, Suite, protocol_members
 from suites.attribution import Attributor
 from suites.continual import Backbone, Strategy, training
 from suites.ptq import CheckpointedModel, Quantizer
+from suites.shared.classification import ClassificationData, Classifier
 from suites.sim2real import Simulator, TaskInfo
 from suites.snn import SpikeQuantizer, SpikingModel
 from suites.sycophancy import VLM
@@ -154,7 +153,7 @@ PAGES: tuple[Page, ...] = (
         "`data` is the task's data set (training and test splits, input shape, class count, content "
         "fingerprint) and `seed` the cell's seed: train on `data`'s training split for that seed.",
         MODEL_KEEPS,
-        ("harness.classification",),
+        ("suites.shared.classification",),
         helpers=MODEL_HELPERS,
     ),
     Page(
@@ -289,7 +288,7 @@ PAGES: tuple[Page, ...] = (
         "and the numerical libraries' versions, so a stored cell is never run again and changing any of those "
         "re-runs exactly its cells. Bump `version` whenever `evaluate`'s numbers change, and give a task a "
         "`fingerprint` when its data can change without the suite's version.",
-        ("harness.registry", "harness.grid"),
+        ("harness.registry",),
         extra=(Curve,),
     ),
     Page(

@@ -15,16 +15,14 @@ import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
 import pluggy
 
 from harness import hookspecs
-from harness.errors import UsageError, unknown_name
-from harness.registry import ExecutorSpec, InvalidSpec, MethodSpec, ModelSpec, Suite
+from harness.registry import ExecutorSpec, InvalidSpec, MethodSpec, ModelSpec, PluginInfo, Registry, Suite
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.executors",
@@ -60,53 +58,6 @@ HOOKS: dict[str, tuple[str, type]] = {
     "register_methods": ("method", MethodSpec),
     "register_executors": ("executor", ExecutorSpec),
 }
-
-
-@dataclass
-class PluginInfo:
-    """What ``reliabench plugins`` shows about one plugin."""
-
-    name: str
-    package: str
-    version: str
-    hooks: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    loaded: bool = True
-
-
-@dataclass
-class Registry:
-    """Everything the plugins registered, keyed by name, plus who provided what."""
-
-    suites: dict[str, Suite] = field(default_factory=dict)
-    models: dict[str, ModelSpec] = field(default_factory=dict)
-    methods: dict[str, MethodSpec] = field(default_factory=dict)
-    executors: dict[str, ExecutorSpec] = field(default_factory=dict)
-    plugins: list[PluginInfo] = field(default_factory=list)
-    providers: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
-
-    plugins_dirs: tuple[Path, ...] = ()
-    defaults: bool = True
-    in_process_only: bool = False  # holds plugin objects a fresh worker process cannot import
-
-    def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec | ExecutorSpec]:
-        return {"suite": self.suites, "model": self.models, "method": self.methods, "executor": self.executors}[
-            category
-        ]
-
-    def get(self, category: str, name: str):
-        """Look a name up, or fail with a 'did you mean' that lists close names."""
-        table = self.table(category)
-        if name not in table:
-            raise UsageError(unknown_name(category, name, table))
-        return table[name]
-
-    def provider(self, category: str, name: str) -> PluginInfo:
-        return self.providers[(category, name)]
-
-    @property
-    def problems(self) -> list[str]:
-        return [f"{p.name}: {problem}" for p in self.plugins for problem in p.problems]
 
 
 def _distribution_version(package: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.plugins import Registry
+from harness.registry import Registry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,11 @@
 """The things plugins register: suites, models, methods, and the metrics suites declare.
 
 Every type here is plain data plus a callable, so a plugin author can build one
-in a few lines and the host can validate it before anything runs.
+in a few lines and the host can validate it before anything runs. The
+:class:`Cell` a suite evaluates and the :class:`Registry` that holds what was
+registered live here too, so this module sits at the bottom of the core: it
+imports only ``harness.errors``, and ``harness.plugins`` (which fills a registry)
+and ``harness.grid`` (which plans cells from one) import it, never the reverse.
 """
 
 from __future__ import annotations
@@ -9,12 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
-from harness.errors import unknown_name
-
-if TYPE_CHECKING:
-    from harness.grid import Cell
+from harness.errors import UsageError, unknown_name
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # use with fullmatch: "$" would let a trailing newline in
 
@@ -393,3 +395,86 @@ class ExecutorSpec:
         check_slug("executor", self.name)
         if not callable(self.create):
             raise InvalidSpec(f"executor {self.name!r}: create must be callable")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One evaluation; ``suite.evaluate(cell)`` turns it into scores (``harness.grid`` plans cells and keys them)."""
+
+    suite: Suite
+    task: Task
+    model: ModelSpec | None
+    method: MethodSpec | None
+    seed: int
+    profile: str
+    config: Mapping[str, Any]
+    data_fingerprint: str
+    key: str
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name if self.model else ""
+
+    @property
+    def method_name(self) -> str:
+        return self.method.name if self.method else ""
+
+    @property
+    def entry(self) -> str:
+        return entry_label(self.model_name, self.method_name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.suite.name}/{self.task.name} {self.entry} seed={self.seed}"
+
+
+def entry_label(model: str, method: str) -> str:
+    """How an entry is named everywhere: 'model/method', or the one side it has."""
+    return "/".join(part for part in (model, method) if part)
+
+
+@dataclass
+class PluginInfo:
+    """What ``reliabench plugins`` shows about one plugin."""
+
+    name: str
+    package: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    loaded: bool = True
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, keyed by name, plus who provided what."""
+
+    suites: dict[str, Suite] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    methods: dict[str, MethodSpec] = field(default_factory=dict)
+    executors: dict[str, ExecutorSpec] = field(default_factory=dict)
+    plugins: list[PluginInfo] = field(default_factory=list)
+    providers: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
+
+    plugins_dirs: tuple[Path, ...] = ()
+    defaults: bool = True
+    in_process_only: bool = False  # holds plugin objects a fresh worker process cannot import
+
+    def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec | ExecutorSpec]:
+        return {"suite": self.suites, "model": self.models, "method": self.methods, "executor": self.executors}[
+            category
+        ]
+
+    def get(self, category: str, name: str):
+        """Look a name up, or fail with a 'did you mean' that lists close names."""
+        table = self.table(category)
+        if name not in table:
+            raise UsageError(unknown_name(category, name, table))
+        return table[name]
+
+    def provider(self, category: str, name: str) -> PluginInfo:
+        return self.providers[(category, name)]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{p.name}: {problem}" for p in self.plugins for problem in p.problems]

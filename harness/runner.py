@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import provenance
 from harness.executors import Executor, Outcome, SerialExecutor
-from harness.grid import Cell, canonical_json
-from harness.plugins import Registry
+from harness.grid import canonical_json
+from harness.registry import Cell, Registry
 from harness.scores import ScoreRows
 from harness.store import CellRecord, Store
 from harness.terminal import plain

@@ -22,9 +22,9 @@ from torch.nn import functional
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.data import load, stdlib_text, text_fingerprint
 from plugins.classifiers import ARCHITECTURES, Recipe, train
 from suites.ptq.contract import CheckpointedModel, Evaluation
+from suites.shared.data import load, stdlib_text, text_fingerprint
 
 
 class Block(nn.Module):

@@ -20,11 +20,11 @@ from torch import nn
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.classification import ClassificationData, Classifier
+from suites.shared.classification import ClassificationData, Classifier
 
 
 class TrainedClassifier(nn.Module):
-    """An ``nn.Module`` satisfying :class:`harness.classification.Classifier`."""
+    """An ``nn.Module`` satisfying :class:`suites.shared.classification.Classifier`."""
 
     def __init__(self, net: nn.Module, input_shape: tuple[int, ...], num_classes: int, info: dict[str, Any]):
         super().__init__()

@@ -26,8 +26,8 @@ from torch import nn
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.classification import ClassificationData
-from harness.data import load as load_data
+from suites.shared.classification import ClassificationData
+from suites.shared.data import load as load_data
 from suites.snn.contract import SpikeData, SpikingModel
 
 STEPS = 20

@@ -66,7 +66,6 @@ from torch import nn
 from torch.nn import functional
 
 from harness import ModelSpec, hookimpl
-from harness.data import stdlib_text
 from harness.errors import UsageError
 from harness.quantization import quantized_layers
 from plugins.transformers_local import (
@@ -79,6 +78,7 @@ from plugins.transformers_local import (
     weights_version,
 )
 from suites.ptq.contract import CheckpointedModel, Evaluation
+from suites.shared.data import stdlib_text
 
 ENV = "RELIABENCH_CAUSAL_LMS"
 ENV_FORMAT = (

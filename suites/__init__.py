@@ -1,1 +1,1 @@
-"""Built-in suites; each module is a reliabench plugin listed in harness.plugins.DEFAULT_PLUGINS."""
+"""Built-in suites, each a plugin listed in harness.plugins.DEFAULT_PLUGINS; ``shared`` is what several use."""

@@ -82,8 +82,8 @@ def explained_inputs(arch: str, n: int):
     """A cached digits model of ``arch`` (seed 0), its first ``n`` test inputs, their predicted classes, the data."""
     import torch
 
-    from harness.data import load
     from plugins.classifiers import MODELS, trained
+    from suites.shared.data import load
 
     data = load("digits")
     model = trained(MODELS[arch][0], data, seed=0)

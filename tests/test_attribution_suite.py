@@ -11,7 +11,6 @@ import pytest
 import torch
 from conftest import reliabench_exe
 
-from harness.data import load
 from harness.grid import plan_grid
 from harness.leaderboard import leaderboard
 from harness.plugins import load_registry
@@ -19,6 +18,7 @@ from harness.runner import run_cells
 from harness.store import Store
 from plugins.attribution_methods import IntegratedGradients, Saliency
 from suites.attribution.contract import claims_completeness
+from suites.shared.data import load
 
 PATH_METHODS = ("ig", "ps-ig", "ps-ig-beta", "expected-gradients")
 CONTROLLED = {

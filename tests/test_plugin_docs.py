@@ -22,8 +22,8 @@ from conftest import FIXTURES
 from harness import hookspecs, plugin_docs
 from harness.executors import ExecutionOptions
 from harness.grid import plan_grid
-from harness.plugins import Registry, load_registry
-from harness.registry import protocol_members
+from harness.plugins import load_registry
+from harness.registry import Registry, protocol_members
 from harness.runner import RunSummary, run_cells
 from harness.store import Store
 

@@ -22,12 +22,12 @@ from tiny_gpt_neox import build_checkpoints, hub_cache
 from tiny_llava import tokenizer
 
 import plugins.transformers_lm as tlm
-from harness.data import stdlib_text
 from harness.errors import UsageError
 from harness.plugins import load_registry
 from harness.quantization import quantized_layers
 from harness.store import Store
 from suites.ptq.contract import CheckpointedModel
+from suites.shared.data import stdlib_text
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # as in a cell
 

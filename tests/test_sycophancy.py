@@ -22,13 +22,13 @@ from sklearn.preprocessing import StandardScaler
 
 from harness import Curve, stats
 from harness.cli import main
-from harness.data import fingerprint
 from harness.executors import execute_cell
 from harness.grid import plan_grid
 from harness.leaderboard import load_slice, rank_slice
 from harness.plugins import load_registry
 from harness.scores import validate
 from harness.store import Store
+from suites.shared.data import fingerprint
 from suites.sycophancy import dialogue, metrics, world
 from suites.sycophancy.contract import CANT_TELL, Answers
 from suites.sycophancy.suite import SUITE, evaluate

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tiny_llava import tokenizer
 
-from harness.data import stdlib_text
+from suites.shared.data import stdlib_text
 
 
 def build_checkpoints(

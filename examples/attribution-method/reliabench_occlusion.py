@@ -12,8 +12,8 @@ from collections.abc import Callable
 import torch
 
 from harness import MethodSpec, hookimpl
-from harness.classification import Classifier
 from suites.attribution import Attributor, ExplainContext
+from suites.shared.classification import Classifier
 
 
 def _target_logits(model: Callable, inputs: torch.Tensor, target: torch.Tensor, max_rows: int) -> torch.Tensor:

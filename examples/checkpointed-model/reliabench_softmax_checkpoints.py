@@ -17,8 +17,8 @@ from torch.nn import functional
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.data import load as load_data
 from suites.ptq import CheckpointedModel, Evaluation
+from suites.shared.data import load as load_data
 
 RECIPE = {"data": "digits", "steps": 600, "every": 30, "lr": 0.5, "batch_size": 64}
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.classification import ClassificationData, Classifier
+from suites.shared.classification import ClassificationData, Classifier
 
 RECIPE = {"epochs": 40, "lr": 0.02, "batch_size": 128, "weight_decay": 1e-4}
 

@@ -24,10 +24,9 @@ from harness.executors import (
     registry_source,
     worker_registry,
 )
-from harness.grid import CELL_THREADS, Cell
+from harness.grid import CELL_THREADS
 from harness.hookspecs import hookimpl
-from harness.plugins import Registry
-from harness.registry import ExecutorSpec
+from harness.registry import Cell, ExecutorSpec, Registry
 
 _worker_registry: Registry | None = None  # in a worker: the plugins it loaded at start
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from harness import ModelSpec, hookimpl
 from harness.cache import cached, settings_version
-from harness.data import load as load_data
+from suites.shared.data import load as load_data
 from suites.snn import SpikeData, SpikingModel
 
 RECIPE = {"steps": 20, "hidden": 32, "beta": 0.9, "slope": 25.0, "epochs": 6, "lr": 1e-2, "batch_size": 128}

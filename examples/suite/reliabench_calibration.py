@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from harness import Curve, Metric, Profile, Suite, hookimpl
-from harness.classification import Classifier
-from harness.data import data_task, load
+from suites.shared.classification import Classifier
+from suites.shared.data import data_task, load
 
 METRICS = (
     Metric(

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from harness.classification import Classifier
+from suites.shared.classification import Classifier
 
 
 @dataclass(frozen=True)

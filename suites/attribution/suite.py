@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from harness import Metric, Profile, Suite
-from harness.classification import Classifier
-from harness.data import data_task, load
 from suites.attribution import metrics
 from suites.attribution.contract import Attribution, Attributor, ExplainContext, claims_completeness
+from suites.shared.classification import Classifier
+from suites.shared.data import data_task, load
 
 TASKS = ("digits", "breast_cancer", "mnist1d")
 SQUARE_SIDE = 0.35  # the largest removed square's side over the input's: Yeh et al. go up to 10 of 28 pixels

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from harness import Curve, Metric, Profile, Suite
-from harness.data import data_task, load
 from suites.continual import metrics
 from suites.continual.contract import Backbone, Strategy, Training
+from suites.shared.data import data_task, load
 
 DESCRIPTION = """\
 How much does a class-incremental learner forget? A stream presents a data set's classes

@@ -13,10 +13,10 @@ import torch
 from torch.nn import functional
 
 from harness import Curve, Metric, Profile, Suite, Task
-from harness.data import data_task, text_fingerprint
 from harness.quantization import quantized_layers
 from suites.ptq import phases
 from suites.ptq.contract import CheckpointedModel, Evaluation, Quantizer
+from suites.shared.data import data_task, text_fingerprint
 
 DESCRIPTION = """\
 Does a well-trained model survive INT4 weight quantization, and does that change as

@@ -59,7 +59,7 @@ Tasks with the same number of scenarios have the same split and folds.
 
 Fingerprint
 -----------
-``harness.data.fingerprint`` over the outcome kind, labels and bounds, the scenario names, sizes and
+``suites.shared.data.fingerprint`` over the outcome kind, labels and bounds, the scenario names, sizes and
 features, all real outcomes (concatenated in scenario order) and the held-out indices: it changes when
 any real outcome does.
 """
@@ -74,8 +74,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from harness.data import fingerprint as hash_arrays
 from harness.errors import UsageError, unknown_name
+from suites.shared.data import fingerprint as hash_arrays
 
 if TYPE_CHECKING:
     import datasets

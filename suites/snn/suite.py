@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness import Curve, Metric, Profile, Suite
-from harness.data import data_task
+from suites.shared.data import data_task
 from suites.snn import distances, metrics
 from suites.snn.contract import SpikeQuantizer, SpikingModel
 from suites.snn.recording import Recording, RecordingError, record

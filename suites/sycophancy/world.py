@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from suites.shared.data import fingerprint as hash_arrays
 from suites.sycophancy.contract import CANT_TELL
 
 SIZE = 24
@@ -258,8 +259,6 @@ def dataset(task: str, n: int, seed: int, colour_bias: float = 0.0):
 
 def fingerprint(task: str) -> str:
     """A hash of a reference draw of the task's data (seed 0, 64 questions): it changes when the generator does."""
-    from harness.data import fingerprint as hash_arrays
-
     table = dataset(task, 64, 0)[:]
     text = np.array("\n".join(table["question"]).encode())
     return hash_arrays(table["image"], table["conflict_image"], table["noise"], table["answer"], text)

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from harness.cache import cached
-from harness.data import fingerprint
+from suites.shared.data import fingerprint
 from suites.uq.contract import Prediction, Record, SystemInfo
 from suites.uq.narx import alpha_of, conformal_rank, with_history
 

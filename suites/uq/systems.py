@@ -72,7 +72,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import signal
 
-from harness.data import fingerprint as _fingerprint_arrays
+from suites.shared.data import fingerprint as _fingerprint_arrays
 from suites.uq.contract import Prediction, Record, SystemInfo
 
 SPLITS = ("train", "validation", "test")

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.cache import cached
-from harness.classification import ClassificationData
 from harness.errors import UsageError, unknown_name
+from harness.registry import Task
+from suites.shared.attribute_world import CONCEPTS, generate
+from suites.shared.classification import ClassificationData
 
 if TYPE_CHECKING:
     import torch
@@ -119,8 +121,6 @@ def _generate_mnist1d() -> tuple[dict[str, np.ndarray], dict]:
 def attribute_world() -> ClassificationData:
     from sklearn.model_selection import train_test_split
 
-    from harness.attribute_world import CONCEPTS, generate
-
     x, y, concepts = generate()
     x_train, x_test, y_train, y_test, c_train, c_test = train_test_split(
         x, y, concepts, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=y
@@ -197,10 +197,8 @@ def text_fingerprint() -> str:
     return fingerprint(*(stdlib_text()[split].numpy().astype("uint8") for split in ("train", "test")))
 
 
-def data_task(name: str, note: str = ""):
+def data_task(name: str, note: str = "") -> Task:
     """A suite :class:`~harness.registry.Task` over one of these data sets, fingerprinted by its content."""
-    from harness.registry import Task
-
     return Task(name, DESCRIPTIONS[name] + note, fingerprint=lambda: load(name).fingerprint)
 
 
