@@ -1,6 +1,6 @@
 """The study's figure: the INT4 gap along training per family and recipe, with FP32 loss, convergence and onsets.
 
-    python -m suites.ptq.figure --db results/reliabench.duckdb --out results/ptq-study.svg
+    python -m suites.ptq.figure --db results/reliabench.duckdb --out docs/figures/ptq-study.svg
 
 Reads the ``study`` profile's stored results; one panel per (family, recipe),
 thin lines per seed and a thick line for their mean, FP32 held-out loss on the
@@ -94,7 +94,7 @@ def draw(scores: pd.DataFrame, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=Path("results/reliabench.duckdb"))
-    parser.add_argument("--out", type=Path, default=Path("results/ptq-study.svg"))
+    parser.add_argument("--out", type=Path, default=Path("docs/figures/ptq-study.svg"))
     arguments = parser.parse_args()
     scores = study_results(arguments.db)
     if scores.empty:
