@@ -207,7 +207,7 @@ def test_cli_run_summary_exit_code_and_dry_run(cli_run):
 
 def test_cli_help_is_useful(cli_run):
     code, out = cli_run("run", "--help")
-    assert code == 0 and "--profile TEXT" in out and "ptq: study" in out and "resumes" in out
+    assert code == 0 and "--profile TEXT" in out and "study" in out and "resumes" in out
     code, out = cli_run("leaderbord")
     assert code == 2 and "Did you mean 'leaderboard'" in out
 
