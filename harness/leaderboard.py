@@ -299,12 +299,15 @@ def cross_suite(
     """Mean win rate of each entry that appears, as the same kind, in two or more suites.
 
     Each suite is ranked overall on its primary metric (``ranked`` holds those
-    rankings where the caller has them already). The interval of the mean win rate
+    rankings where the caller has them already; then only its suites are compared,
+    as the site compares only installed suites). The interval of the mean win rate
     comes from the suites' marginal rank sets at level 1 - alpha/m (m = suites
     compared, Bonferroni), so that all of them hold together.
     """
-    names = [s for s in sorted(store.suites()["suite"].unique()) if not store.cells(s).empty]
-    if ranked is None:
+    if ranked is not None:
+        names = sorted(ranked)
+    else:
+        names = [s for s in sorted(store.suites()["suite"].unique()) if not store.cells(s).empty]
         ranked = {name: rank_slice(load_slice(store, name)) for name in names}
     leaders = [_leader(ranked[name]) for name in names]
     appearances: dict[tuple[str, str], list[str]] = {}

@@ -23,7 +23,7 @@ from harness import leaderboard as boards
 from harness.cli import main
 from harness.grid import plan_grid
 from harness.publish.charts import band_chart, scatter_chart, stacked_bar_chart
-from harness.publish.content import Band, suite_page
+from harness.publish.content import Band, doc_pages, suite_page, unfold
 from harness.publish.site import build_site
 from harness.runner import run_cells
 from harness.scores import NO_INDEX, ScoreRows
@@ -90,16 +90,23 @@ def with_shares(suite: Suite) -> Suite:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A site built from the toy suite (with shares and named axes) plus a hostile entry written into the database."""
+def site_registry():
+    """The toy plugins, the toy suite with shares and named axes: the suites installed for the site."""
     from conftest import FIXTURES
 
     from harness.plugins import load_registry
 
-    root = tmp_path_factory.mktemp("site")
-    db = root / "results.duckdb"
     registry = load_registry([FIXTURES], defaults=False)
     registry.suites["toy"] = with_shares(registry.suites["toy"])
+    return registry
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, site_registry):
+    """A site built from the toy suite (with shares and named axes) plus a hostile entry written into the database."""
+    root = tmp_path_factory.mktemp("site")
+    db = root / "results.duckdb"
+    registry = site_registry
     cells = plan_grid(registry, methods=["good", "fair", "bad", "raises"])
     with Store(db) as store:
         run_cells(registry, cells, store, show_progress=False)
@@ -115,7 +122,7 @@ def site(tmp_path_factory):
         store.write_cells(
             [(_evil_cell("evil-ok", "ok"), rows), (_evil_cell("evil-bad", "error", "<script>alert(2)</script>"), None)]
         )
-    index = build_site(db, root / "site")
+    index = build_site(db, root / "site", registry)
     return index.parent
 
 
@@ -142,6 +149,8 @@ def test_every_page_type_is_written(site):
         "methodology/toy.html",
         "downloads.html",
         "entries/method-good.html",
+        "docs/index.html",
+        "docs/attribution-method.html",
     } <= names
     evil_pages = [n for n in names if n.startswith("entries/method-img-src-x-onerror-alert-1")]
     assert len(evil_pages) == 1, "a hostile name becomes a sanitized file name"
@@ -173,6 +182,94 @@ def test_downloads_hold_the_shown_results(site):
     assert len(csv) == len(parquet) == len(records) > 0
     good = parquet[(parquet["entry"] == "good") & (parquet["metric"] == "score") & (parquet["task"] == "overall")]
     assert good["rank"].iloc[0] == 1
+
+
+class _Figures(HTMLParser):
+    """Each table row's figures by (entry, task): the entry page's estimate cell, or the suite board's primary-metric
+    cells (``metric``)."""
+
+    def __init__(self, metric: str | None = None):
+        super().__init__()
+        self.metric, self.row, self.cells, self.figures = metric, {}, 0, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            self.row, self.cells = attrs, 0
+        elif tag == "td" and "data-entry" in self.row:
+            self.cells += 1
+            if self.metric is None and self.cells == 5:
+                self.figures[(self.row["data-entry"], self.row["data-task"])] = attrs["data-value"]
+            elif self.metric is not None and attrs.get("data-metric") == self.metric:
+                self.figures[(self.row["data-entry"], attrs["data-task"])] = attrs["data-value"]
+
+
+def _figures(path: Path, metric: str | None = None) -> dict[tuple[str, str], str]:
+    parser = _Figures(metric)
+    parser.feed(path.read_text())
+    return parser.figures
+
+
+def test_entry_pages_show_the_suite_pages_figures(site):
+    board = _figures(site / "suites" / "toy.html", "score")
+    pages = sorted((site / "entries").glob("method-*.html"))
+    assert len(pages) == 5
+    shown = {}
+    for page in pages:
+        figures = _figures(page)
+        assert figures and {entry for entry, _ in figures} == {next(iter(figures))[0]}, "one entry's rows"
+        shown |= figures
+    assert shown == board and len(board) >= 4 * len(CONDITIONS), "every board figure, once, on its entry's page"
+    assert board[("good", "overall")] != "" and board[("raises", "overall")] == "", "failed entries too"
+
+
+def test_downloads_have_one_column_per_axis(site):
+    """A suite ranked by method folds the model into the condition ('small · cnn'); downloads split it back."""
+    with Store(site.parent / "results.duckdb", read_only=True) as store:
+        part = boards.load_slice(store, "toy")
+    models = {"small": "cnn", "tiny-data": "mlp · wide"}  # a name holding the separator
+    two_sided = dataclasses.replace(
+        part,
+        rank_by="method",
+        cells=part.cells.assign(model=part.cells["task"].map(models)),
+        scores=part.scores.assign(model=part.scores["task"].map(models)),
+    )
+    board = boards.rank_slice(two_sided, "score").table
+    assert {"small · cnn", "tiny-data · mlp · wide"} <= set(board["task"])
+    split = unfold(board, TASKS, "method")
+    assert list(split.columns) == list(board.columns) and len(split) == len(board)
+    pairs = set(zip(split["task"], split["model"], strict=True))
+    assert pairs == {("overall", ""), ("small", "cnn"), ("tiny-data", "mlp · wide")}
+    csv = pd.read_csv(site / "data" / "leaderboard.csv", keep_default_na=False)
+    assert set(csv["task"]) == set(CONDITIONS) and "·" not in "".join(csv["task"])
+    assert unfold(board, TASKS, "entry") is board
+
+
+def test_index_describes_only_installed_suites(site, site_registry, tmp_path):
+    index = (site / "index.html").read_text()
+    assert "INT4" not in index and "Toy suite" in index, "no hard-coded suites: the installed ones"
+    other = dataclasses.replace(
+        site_registry, suites={"other": dataclasses.replace(site_registry.suites["toy"], name="other", title="Else")}
+    )
+    built = build_site(site.parent / "results.duckdb", tmp_path / "other", other).parent
+    index = (built / "index.html").read_text()
+    assert "Toy suite" not in index and not (built / "suites" / "toy.html").exists()
+    assert "not installed here are not shown: toy." in index
+    assert "Else" in index and "no results yet" in index and "reliabench run --suite other" in index
+    assert not list((built / "entries").iterdir()), "entries of suites not installed are not shown"
+
+
+def test_plugin_docs_are_pages_of_the_site(site, tmp_path):
+    docs = sorted(p.stem for p in (Path(__file__).parents[1] / "docs" / "plugins").glob("*.md"))
+    assert sorted(p.stem for p in (site / "docs").glob("*.html")) == docs
+    index = (site / "docs" / "index.html").read_text()
+    assert "<table>" in index and 'href="attribution-method.html"' in index and "Generated by" not in index
+    assert 'href="docs/index.html"' in (site / "index.html").read_text()
+    (tmp_path / "index.md").write_text(f"# Hi {EVIL}\n\n[x](javascript:alert(1)) [y](other.md#a) [z](../z.md)\n")
+    (page,) = doc_pages(tmp_path)
+    assert page.title == f"Hi {EVIL}" and EVIL not in page.html and "&lt;img" in page.html
+    assert "javascript:" not in page.html.replace("[x](javascript:", "")
+    assert 'href="other.html#a"' in page.html and 'href="../z.md"' in page.html
 
 
 def _section(html: str, anchor: str) -> str:
@@ -292,7 +389,7 @@ def band_sites(tmp_path_factory) -> dict[bool, Path]:
         with Store(root / f"{band}.duckdb") as store:
             cells = plan_grid(registry, methods=["good", "fair", "bad", "raises"], seeds=BAND_SEEDS)
             run_cells(registry, cells, store, show_progress=False)
-        sites[band] = build_site(root / f"{band}.duckdb", root / f"site-{band}").parent
+        sites[band] = build_site(root / f"{band}.duckdb", root / f"site-{band}", registry).parent
     return sites
 
 
@@ -330,7 +427,7 @@ def test_plain_curves_boards_and_exports_are_unchanged_by_a_band(band_sites, tmp
     plain_html, html = ((band_sites[band] / "suites" / "toy.html").read_text() for band in (False, True))
     assert _section(html, "curve-trace") == _section(plain_html, "curve-trace")
     assert "mean of seeds" in _section(plain_html, "curve-track") and "lowest seed" not in plain_html
-    assert page.board.equals(plain_page.board) and page.pairs.equals(plain_page.pairs)
+    assert page.board.equals(plain_page.board) and page.shown.equals(plain_page.shown)
     tables = []
     for band in (False, True):
         db = band_sites[band].parent / f"{band}.duckdb"
@@ -373,8 +470,8 @@ def test_band_chart_is_deterministic_and_shows_text_literally():
     assert first.count('<g id="FillBetweenPolyCollection_') + first.count('<g id="PolyCollection_') == 3
 
 
-def test_same_results_build_the_same_pages(site, tmp_path):
-    again = build_site(site.parent / "results.duckdb", tmp_path / "again").parent
+def test_same_results_build_the_same_pages(site, site_registry, tmp_path):
+    again = build_site(site.parent / "results.duckdb", tmp_path / "again", site_registry).parent
     for page in ("suites/toy.html", "methodology/toy.html"):
         assert (site / page).read_bytes() == (again / page).read_bytes(), page
 
@@ -491,6 +588,7 @@ def test_screenshots_of_every_page_type(open_page, site, tmp_path_factory):
         "methodology": "methodology/toy.html",
         "entry": "entries/method-good.html",
         "downloads": "downloads.html",
+        "plugin-docs": "docs/attribution-method.html",
     }
     for kind, path in pages.items():
         for width in (1280, 390):
@@ -500,3 +598,79 @@ def test_screenshots_of_every_page_type(open_page, site, tmp_path_factory):
             assert target.stat().st_size > 5000 and page.problems == []
     keep = Path(__file__).parent / "output" / "screenshots"
     shutil.copytree(shots, keep, dirs_exist_ok=True)
+
+
+# every chart's legend and colour scale: whether it exists and whether it overlaps an axes' data area
+_CHART_KEYS = """svgs => svgs.map(svg => {
+  const legends = [...svg.querySelectorAll('g[id^="legend"]')].map(g => g.getBoundingClientRect());
+  const areas = [...svg.querySelectorAll('g[id^="axes"]')].map(a => a.querySelector('g[id^="patch"]'))
+    .filter(p => p).map(p => p.getBoundingClientRect());
+  const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  return {
+    legend: legends.length > 0,
+    scale: svg.querySelector('g#colorbar') !== null,
+    named: svg.querySelector('g#points') !== null,
+    covers: legends.some(l => areas.some(a => meet(l, a))),
+  };
+})"""
+
+
+def _chart_keys(page) -> list[dict]:
+    return page.eval_on_selector_all("svg", _CHART_KEYS)
+
+
+def test_every_chart_with_colours_has_a_legend_that_covers_no_data(open_page, browser):
+    keys = _chart_keys(open_page("suites/toy.html"))
+    assert len(keys) >= 10
+    for key in keys:
+        assert key["legend"] or key["scale"] or key["named"], "a legend, a colour bar, or points named one by one"
+        assert not key["covers"], "the legend is outside every axes"
+    panels = {name: Band(0, [0.0, 1.0], [0.0, 1.0], [-0.5, 0.5], [0.5, 1.5], [0.0, 0.9]) for name in "abcd"}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_content(f"<figure style='width:48rem'>{band_chart(panels, 'time', 'y', 'track')}</figure>")
+    (band,) = _chart_keys(page)
+    page.close()
+    assert band["legend"] and not band["covers"], "the panels' legend is below them"
+    assert any(key["scale"] for key in keys), "a heat map's colours are read on its colour bar"
+
+
+_OVERFLOW = """() => [...document.querySelectorAll('table')].map(table => {
+  const box = table.closest('.scroll') || table;
+  const rect = box.getBoundingClientRect();
+  const hint = box.previousElementSibling;
+  return {
+    inside: rect.left >= 0 && rect.right <= window.innerWidth,
+    wider: box.scrollWidth > box.clientWidth + 1,
+    scrolls: ['auto', 'scroll'].includes(getComputedStyle(box).overflowX),
+    hinted: !!hint && hint.classList.contains('scroll-hint') && !hint.hidden,
+    doc: !!table.closest('.doc'),
+  };
+})"""
+
+
+def _fits(page) -> list[dict]:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280, "the page itself never scrolls sideways"
+    tables = page.evaluate(_OVERFLOW)
+    for table in tables:
+        assert table["inside"], "each table's box is within the viewport"
+        if table["wider"]:
+            assert table["scrolls"] and (table["hinted"] or table["doc"]), "wider tables scroll in a box, said so"
+    return tables
+
+
+def test_no_table_overflows_a_laptop_screen(open_page):
+    for path in ("index.html", "entries/method-good.html", "docs/index.html", "docs/attribution-method.html"):
+        assert _fits(open_page(path)), path
+    page = open_page("suites/toy.html")
+    assert not any(table["wider"] for table in _fits(page)), "one task's columns fit"
+    page.select_option("select[data-task-filter]", "*")
+    assert any(table["wider"] and table["hinted"] for table in _fits(page)), "every task's columns scroll, said so"
+    assert page.problems == []
+
+
+def test_plugin_docs_render(open_page):
+    page = open_page("docs/index.html")
+    assert page.inner_text("h1") == "Writing a reliabench plugin" and page.locator(".doc table tr").count() > 10
+    page.click("text=Attribution method")
+    assert page.url.endswith("docs/attribution-method.html") and page.locator(".doc pre code").count() >= 1
+    assert page.problems == []

@@ -11,12 +11,16 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
 if TYPE_CHECKING:
     from harness.publish.content import Band
 
 ACCENT = "#3b82f6"
 MUTED = "#8b93a1"
+# what the accent and muted colours of an interval chart mean (its ``meaning``)
+MAY_BE_BEST = ("rank set includes 1: may be the best", "rank set excludes 1")
+RESOLVED = ("interval excludes 0: resolved", "interval includes 0")
 plt.rcParams.update(
     {
         "svg.fonttype": "none",  # text stays text: smaller files, and the page's font
@@ -36,25 +40,37 @@ def _label(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def _key(axes, handles: list, **placement) -> None:
+    """A legend outside the axes (above them unless ``placement`` says otherwise), so it never covers data."""
+    where = {"loc": "lower left", "bbox_to_anchor": (0.0, 1.02), "ncol": len(handles)} | placement
+    axes.legend(handles=handles, fontsize=7, frameon=False, borderaxespad=0.0, **where)
+
+
+def _dot(colour: str, label: str, **style) -> Line2D:
+    return Line2D([], [], ls="none", marker="o", ms=5, color=colour, label=_label(label), **style)
+
+
 def interval_chart(
     labels: list[str],
     means: list[float],
     lows: list[float],
     highs: list[float],
-    may_be_best: list[bool],
+    highlighted: list[bool],
     xlabel: str,
+    meaning: tuple[str, str],
     reference: float | None = None,
 ) -> str:
-    """Estimates with interval bars, best at the top; entries whose rank set includes 1 in the accent colour.
+    """Estimates with interval bars, the first at the top; ``highlighted`` ones in the accent colour.
 
-    ``reference`` draws a vertical line there: 0 for differences, whose highlighted bars are then the resolved ones.
+    ``meaning`` names the two colours in the legend (accent, muted), e.g. whether an entry's rank set
+    includes 1. ``reference`` draws a vertical line there: 0 for differences.
     """
     height = max(1.6, 0.26 * len(labels) + 0.8)
     figure, axes = plt.subplots(figsize=(6.4, height))
     positions = list(range(len(labels)))[::-1]
     if reference is not None:
         axes.axvline(reference, color=MUTED, lw=0.8, ls="--")
-    colours = [ACCENT if best else MUTED for best in may_be_best]
+    colours = [ACCENT if best else MUTED for best in highlighted]
     errors = [[m - lo for m, lo in zip(means, lows, strict=True)], [hi - m for m, hi in zip(means, highs, strict=True)]]
     axes.errorbar(means, positions, xerr=errors, fmt="none", ecolor=MUTED, elinewidth=1.2, capsize=2)
     axes.scatter(means, positions, c=colours, s=18, zorder=3)
@@ -63,6 +79,8 @@ def interval_chart(
     axes.grid(axis="x", color=MUTED, alpha=0.25)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
+    used = sorted(set(highlighted), reverse=True)
+    _key(axes, [_dot(ACCENT if flag else MUTED, meaning[0 if flag else 1]) for flag in used])
     return _svg(figure, axes)
 
 
@@ -97,6 +115,10 @@ def critical_difference_chart(labels: list[str], mean_ranks: list[float], cd: fl
     for side in ("left", "right", "bottom"):
         axes.spines[side].set_visible(False)
     axes.xaxis.set_ticks_position("top")
+    key = [_dot(ACCENT, "an entry's mean rank")]
+    if runs:
+        key.append(Line2D([], [], color=ACCENT, lw=3, label="not told apart"))
+    _key(axes, key, loc="upper left", bbox_to_anchor=(0.0, -0.02))
     return _svg(figure, axes)
 
 
@@ -126,7 +148,10 @@ def curve_chart(
     axes.set_ylabel(_label(ylabel))
     axes.set_title(_label(title), fontsize=9, color=MUTED)
     axes.grid(color=MUTED, alpha=0.25)
-    axes.legend(fontsize=7, frameon=False, ncol=2)
+    handles, _ = axes.get_legend_handles_labels()
+    if marks:
+        handles.append(_dot(MUTED, "enters its last phase", mfc="none", ms=7))
+    _key(axes, handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=1)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     return _svg(figure, axes)
@@ -162,8 +187,16 @@ def band_chart(panels: Mapping[str, Band], xlabel: str, ylabel: str, title: str)
         legend.update(zip(labels, handles, strict=True))
     for axes in list(grid.flat)[len(panels) :]:
         axes.set_visible(False)
-    shown[0].legend(list(legend.values()), list(legend), fontsize=6, frameon=False)
     figure.suptitle(_label(title), fontsize=9, color=MUTED)
+    figure.legend(
+        list(legend.values()),
+        list(legend),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        fontsize=7,
+        frameon=False,
+    )  # below the panels, never over a run
     return _svg(figure, *shown)
 
 
@@ -189,7 +222,7 @@ def stacked_bar_chart(labels: list[str], parts: list[str], shares: list[list[flo
     axes.set_xlabel(_label(xlabel))
     axes.grid(axis="x", color=MUTED, alpha=0.25)
     axes.set_axisbelow(True)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, borderaxespad=0.0)
+    _key(axes, axes.get_legend_handles_labels()[0], loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=1)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     return _svg(figure, axes)
@@ -294,22 +327,22 @@ def matrix_chart(matrices: dict[str, np.ndarray], title: str, row_label: str, co
     grid[-1][0].set_xlabel(_label(col_label))
     grid[-1][0].set_ylabel(_label(row_label))
     figure.suptitle(_label(title), fontsize=9, color=MUTED)
-    figure.colorbar(image, ax=grid.ravel().tolist(), shrink=0.8)
-    figure.patch.set_alpha(0)
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    plt.close(figure)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    figure.colorbar(image, ax=grid.ravel().tolist(), shrink=0.8, label="value (blank: none)").ax.set_gid("colorbar")
+    return _save(figure)
 
 
 def _svg(figure, *axes) -> str:
-    figure.patch.set_alpha(0)
     for one in axes:
         one.patch.set_alpha(0)
     figure.tight_layout()
+    return _save(figure)
+
+
+def _save(figure) -> str:
+    """The figure as SVG, cropped to what is drawn: legends set outside the axes are kept."""
+    figure.patch.set_alpha(0)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from markdown_it import MarkdownIt
 
 from harness import leaderboard as boards
 from harness.scores import CURVE_SERIES
@@ -90,10 +92,10 @@ class SuitePage:
     conditions: list[str]
     rows: list[Row]
     board: pd.DataFrame
-    pairs: pd.DataFrame
     cells: pd.DataFrame
     last_run: str
     ranked: boards.RankedSlice  # the primary metric, as the rows are ranked
+    shown: pd.DataFrame  # the board with one column per axis (see :func:`unfold`): downloads and entry pages
     # every curve metric but the phases one and the banded ones, in declaration order:
     # metric -> condition -> entry -> (steps, values), the mean over seeds
     curves: dict[str, dict[str, dict[str, tuple[list[float], list[float]]]]] = field(default_factory=dict)
@@ -161,10 +163,7 @@ class SuitePage:
 
     @property
     def question(self) -> str:
-        """The description's first sentence: what the suite asks."""
-        first = self.description.strip().split("\n\n")[0].replace("\n", " ")
-        ends = [i for i in (first.find("? "), first.find(". ")) if i >= 0]
-        return first[: min(ends) + 1] if ends else first
+        return question(self.description)
 
     @property
     def leader(self) -> Row | None:
@@ -182,6 +181,19 @@ class SuitePage:
 
     def primary(self) -> dict[str, Any]:
         return self.metric(self.primary_metric)
+
+    def entry_rows(self, side: str, name: str) -> pd.DataFrame:
+        """The primary metric's rows of this page's table where ``side`` is ``name``: an entry page shows them, so
+        its figures are the suite page's."""
+        shown = self.shown
+        return shown[(shown["metric"] == self.primary_metric) & (shown[side] == name)]
+
+
+def question(description: str) -> str:
+    """A suite description's first sentence: what the suite asks."""
+    first = description.strip().split("\n\n")[0].replace("\n", " ")
+    ends = [i for i in (first.find("? "), first.find(". ")) if i >= 0]
+    return first[: min(ends) + 1] if ends else first
 
 
 def _int(value: Any) -> int | None:
@@ -219,7 +231,6 @@ def suite_page(store: Store, suite: str) -> SuitePage:
     primary_first = [part.primary_metric] + [m for m in rankable if m != part.primary_metric]
     ranked = [boards.rank_slice(part, m) for m in primary_first]
     board = pd.concat([result.table for result in ranked], ignore_index=True)
-    pairs = ranked[0].table if part.rank_by == "entry" else boards.rank_slice(part, primary_first[0], by="entry").table
     conditions = [boards.OVERALL, *sorted(t for t in board["task"].unique() if t != boards.OVERALL)]
     if len(conditions) == 2:  # one task: its rows already are the overall
         board = board[board["task"] != boards.OVERALL]
@@ -258,10 +269,27 @@ def suite_page(store: Store, suite: str) -> SuitePage:
         conditions=conditions,
         rows=rows,
         board=board,
-        pairs=pairs,
         cells=part.cells,
         last_run=str(part.cells["finished_at"].max())[:16],
         ranked=ranked[0],
+        shown=unfold(board, json.loads(meta["tasks"]), part.rank_by),
+    )
+
+
+def unfold(board: pd.DataFrame, tasks: Iterable[str], rank_by: str) -> pd.DataFrame:
+    """The board with a folded condition ('task · other side', see :meth:`boards.SuiteSlice.ranked_by`) split back
+    into its task and other-side columns, so each axis is one column; split by the suite's own task names, which
+    may hold ' · ' themselves."""
+    if rank_by == "entry":
+        return board
+    other = "method" if rank_by == "model" else "model"
+    longest_first = sorted(tasks, key=len, reverse=True)
+    split = {}
+    for condition in board["task"].unique():
+        task = next((t for t in longest_first if condition.startswith(f"{t} · ")), None)
+        split[condition] = (condition, "") if task is None else (task, condition[len(task) + 3 :])
+    return board.assign(
+        task=board["task"].map(lambda c: split[c][0]), **{other: board["task"].map(lambda c: split[c][1])}
     )
 
 
@@ -363,7 +391,7 @@ def entry_pages(pages: list[SuitePage], runs: pd.DataFrame) -> list[EntryPage]:
         for side in ("model", "method"):
             for name, cells in page.cells[page.cells[side] != ""].groupby(side):
                 entry = found.setdefault((side, name), EntryPage(side, name))
-                entry.suites[page.name] = page.pairs[page.pairs[side] == name]
+                entry.suites[page.name] = page.entry_rows(side, name)
                 entry.provenance.append(
                     {"suite": page.name, "suite_version": page.version, **provenance(cells, side, git)}
                 )
@@ -380,3 +408,35 @@ def provenance(cells: pd.DataFrame, side: str, git: Mapping[str, str]) -> dict[s
         "run_date": str(cells["finished_at"].max())[:16],
         "git_sha": ", ".join(sorted({git.get(r, "") or "unknown" for r in cells["run_id"]})),
     }
+
+
+@dataclass
+class DocPage:
+    """A plugin documentation page (``docs/plugins/*.md``) rendered for the site."""
+
+    stem: str
+    title: str
+    html: str
+
+    @property
+    def file(self) -> str:
+        return f"{file_name(self.stem)}.html"
+
+
+def doc_pages(folder: Path) -> list[DocPage]:
+    """The generated Markdown pages as HTML: raw HTML in them is shown as text (``html`` off), links to sibling
+    ``.md`` pages point at their rendered pages, whole-line HTML comments (the "generated by" note) are dropped;
+    the index first. Empty when the folder is absent (a package installed without the repository's docs)."""
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    pages = []
+    for path in sorted(folder.glob("*.md"), key=lambda p: (p.stem != "index", p.stem)):
+        text = re.sub(r"^<!--.*-->$", "", path.read_text(), flags=re.MULTILINE)
+        tokens = renderer.parse(text)
+        for token in (t for block in tokens for t in [block, *(block.children or [])]):
+            href = token.attrGet("href") if token.type == "link_open" else None
+            if isinstance(href, str) and "/" not in href and href.split("#")[0].endswith(".md"):
+                stem, _, anchor = href.partition("#")
+                token.attrSet("href", file_name(stem[:-3]) + ".html" + (f"#{anchor}" if anchor else ""))
+        title = next((line[2:] for line in text.splitlines() if line.startswith("# ")), path.stem).replace("`", "")
+        pages.append(DocPage(path.stem, title, renderer.renderer.render(tokens, renderer.options, {})))
+    return pages

@@ -19,7 +19,7 @@ import markupsafe
 from harness import stats
 from harness.errors import UsageError
 from harness.provenance import package_version
-from harness.publish.charts import interval_chart
+from harness.publish.charts import MAY_BE_BEST, RESOLVED, interval_chart
 from harness.publish.site import environment
 from harness.report import SIDE_WORDS, BaselineReport, Report, SuiteChange, SuiteComparison
 from harness.terminal import visible
@@ -95,6 +95,7 @@ def _estimate_chart(suite: SuiteComparison) -> str:
         [e.value.high for _, e in shown],
         [e.rank_low == 1 for _, e in shown],
         visible(f"{suite.primary_metric} ({suite.headline}, {better} is better), mean, 95% t interval"),
+        MAY_BE_BEST,
     )
 
 
@@ -110,6 +111,7 @@ def _difference_chart(labels: list[str], comparisons: list, xlabel: str) -> str:
         [c.difference.high for _, c in shown],
         [c.difference.excludes_zero for _, c in shown],
         visible(xlabel),
+        RESOLVED,
         reference=0.0,
     )
 

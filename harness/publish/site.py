@@ -15,6 +15,7 @@ from harness import leaderboard as boards
 from harness import stats
 from harness.errors import UsageError
 from harness.publish.charts import (
+    MAY_BE_BEST,
     band_chart,
     critical_difference_chart,
     curve_chart,
@@ -23,7 +24,17 @@ from harness.publish.charts import (
     scatter_chart,
     stacked_bar_chart,
 )
-from harness.publish.content import EntryPage, SuitePage, entry_pages, file_name, suite_page
+from harness.publish.content import (
+    DocPage,
+    EntryPage,
+    SuitePage,
+    doc_pages,
+    entry_pages,
+    file_name,
+    question,
+    suite_page,
+)
+from harness.registry import Registry
 from harness.safe_csv import to_csv
 from harness.store import Store, default_db
 
@@ -42,6 +53,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["num"] = lambda v: "—" if v is None or pd.isna(v) else f"{v:.4g}"
     env.filters["file"] = file_name
+    env.filters["question"] = question
     return env
 
 
@@ -64,6 +76,7 @@ def _chart(page: SuitePage) -> str:
         [v.high for v in values],
         [r.rank_low == 1 for r in ranked],
         f"{page.primary_metric} ({task}, {arrow}), mean, 95% t interval",
+        MAY_BE_BEST,
     )
 
 
@@ -149,7 +162,7 @@ def _critical_difference(page: SuitePage) -> str:
     )
 
 
-SITE_LAYOUT = {"index.html", "downloads.html", "suites", "methodology", "entries", "data", "static", MARKER}
+SITE_LAYOUT = {"index.html", "downloads.html", "suites", "methodology", "entries", "docs", "data", "static", MARKER}
 
 
 def _is_site(folder: Path) -> bool:
@@ -189,27 +202,43 @@ def _swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
-def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> Path:
+def build_site(
+    db: Path | str | None = None,
+    out: Path | str = DEFAULT_OUT,
+    registry: Registry | None = None,
+    docs: Path | None = None,
+) -> Path:
     """Write the whole site and swap it in at ``out``; return its index.
 
     The site is built in a fresh sibling folder, so a build that fails leaves the
     previous site as it was. ``out`` must be new, empty, or a previous site.
+    Given the ``registry`` of installed suites, only those are shown (each, with results or
+    not): stored results of a suite no longer installed are named on the index, not
+    described. Without one, every suite with stored results is shown.
+    ``docs`` is the plugin documentation shown (default: the generated ``docs/plugins``).
     """
+    if docs is None:
+        from harness.plugin_docs import DOCS as docs  # it imports the built-in contracts: only when building
     out = Path(out).resolve()
     _check_out(out, Path(db) if db is not None else default_db())
     env = environment()
     with Store(db, read_only=True) as store:
-        suite_names = sorted(store.suites()["suite"].unique())
-        pages = [suite_page(store, name) for name in suite_names if not store.cells(name).empty]
+        stored = {name for name in store.suites()["suite"].unique() if not store.cells(name).empty}
+        installed = stored if registry is None else set(registry.suites)
+        pages = [suite_page(store, name) for name in sorted(stored & installed)]
         across = boards.cross_suite(store, ranked={page.name: page.ranked for page in pages})
         runs = store.runs()
     entries = entry_pages(pages, runs)
+    index = {
+        "installed": pages if registry is None else [registry.suites[name] for name in sorted(installed)],
+        "not_installed": sorted(stored - installed),
+    }
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.building-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
-        _write_site(staging, env, pages, entries, across)
+        _write_site(staging, env, pages, entries, across, index, doc_pages(docs))
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -218,23 +247,29 @@ def build_site(db: Path | str | None = None, out: Path | str = DEFAULT_OUT) -> P
 
 
 def _write_site(
-    out: Path, env: jinja2.Environment, pages: list[SuitePage], entries: list[EntryPage], across: boards.CrossSuite
+    out: Path,
+    env: jinja2.Environment,
+    pages: list[SuitePage],
+    entries: list[EntryPage],
+    across: boards.CrossSuite,
+    index: dict,
+    docs: list[DocPage],
 ) -> None:
     """Every page, asset and download, written into ``out`` (a fresh folder), marked as a site."""
     (out / MARKER).write_text("A reliabench site: `reliabench site build` replaces this folder.\n")
-    for folder in ("suites", "methodology", "entries", "data", "static"):
+    for folder in ("suites", "methodology", "entries", "docs", "data", "static"):
         (out / folder).mkdir(parents=True)
     static = resources.files("harness.publish") / "static"
     for asset in ("style.css", "table.js"):
         (out / "static" / asset).write_text(static.joinpath(asset).read_text())
 
-    common = {"suites": pages, "entries": entries}
+    common = {"suites": pages, "entries": entries, "docs": docs}
 
     def render(template: str, path: str, **context) -> None:
         root = "../" * path.count("/")
         (out / path).write_text(env.get_template(template).render(root=root, **common, **context))
 
-    render("index.html", "index.html", across=across)
+    render("index.html", "index.html", across=across, **index)
     for page in pages:
         groups = {group: _group_charts(page, group) for group in page.groups}
         matrices = {
@@ -255,8 +290,10 @@ def _write_site(
         render("methodology.html", f"methodology/{file_name(page.name)}.html", page=page, procedure=stats.PROCEDURE)
     for entry in entries:
         render("entry.html", f"entries/{entry.file}", entry=entry)
+    for doc in docs:
+        render("doc.html", f"docs/{doc.file}", doc=doc)
 
-    shown = pd.concat([p.board for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=boards.COLUMNS)
+    shown = pd.concat([p.shown for p in pages], ignore_index=True) if pages else pd.DataFrame(columns=boards.COLUMNS)
     to_csv(shown, out / "data" / "leaderboard.csv")
     (out / "data" / "leaderboard.json").write_text(json.dumps(json.loads(shown.to_json(orient="records")), indent=1))
     shown.to_parquet(out / "data" / "leaderboard.parquet", index=False)

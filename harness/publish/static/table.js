@@ -49,6 +49,22 @@
     }
   }
 
+  // A table wider than the page scrolls inside its box; say so above it, as a scroll bar may be hidden.
+  function markOverflow() {
+    document.querySelectorAll(".scroll").forEach(function (box) {
+      var hint = box.previousElementSibling;
+      var over = box.scrollWidth > box.clientWidth + 1;
+      if (hint && hint.classList.contains("scroll-hint")) {
+        hint.hidden = !over;
+      } else if (over) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Wider than the page: scroll the table sideways for more columns →";
+        box.parentNode.insertBefore(hint, box);
+      }
+    });
+  }
+
   document.querySelectorAll("table.sortable").forEach(function (table) {
     table.querySelectorAll("th[data-sort]").forEach(function (header) {
       header.tabIndex = 0;
@@ -62,7 +78,9 @@
     var table = document.querySelector("table.board");
     if (!table) return;
     form.addEventListener("input", function () { applyFilters(form, table); });
-    form.addEventListener("change", function () { applyFilters(form, table); });
+    form.addEventListener("change", function () { applyFilters(form, table); markOverflow(); });
     applyFilters(form, table);
   });
+  markOverflow();
+  window.addEventListener("resize", markOverflow);
 })();
