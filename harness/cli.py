@@ -712,6 +712,37 @@ def report_command(entries, suite, by, baseline, db, out) -> None:
     console.print(plain(f"report written: {written.resolve()}"), soft_wrap=True)
 
 
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", required=True, help="What it provides: a page of docs/plugins, e.g. attribution-method.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="Folder to create NAME/ in."
+)
+def new_plugin_command(name: str, kind: str, out: Path) -> None:
+    """Scaffold an installable plugin package NAME of KIND from that kind's tested example."""
+    from harness.scaffold import new_plugin
+
+    target = new_plugin(name, kind, out)
+    console.print(plain(f"plugin package written: {target}"), soft_wrap=True)
+    console.print(plain(f"next: reliabench check-plugin {target}"), soft_wrap=True)
+
+
+@cli.command("check-plugin")
+@click.argument("targets", nargs=-1, required=True)
+def check_plugin_command(targets: tuple[str, ...]) -> None:
+    """Check plugins (a .py file, a package folder, or an installed plugin's name) against the contracts.
+
+    Only the built-ins and TARGETS are loaded; each entry runs one smoke cell in its own process. The
+    verdict reads as Markdown, for a review; the exit code is 1 if any check failed.
+    """
+    from harness.plugin_check import check
+
+    verdict = check(targets)
+    click.echo(verdict.text())
+    if not verdict.ok:
+        sys.exit(1)
+
+
 @cli.group(cls=SuggestingGroup)
 def site() -> None:
     """The static leaderboard site."""
