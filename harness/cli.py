@@ -729,7 +729,10 @@ def new_plugin_command(name: str, kind: str, out: Path) -> None:
 
 @cli.command("check-plugin")
 @click.argument("targets", nargs=-1, required=True)
-def check_plugin_command(targets: tuple[str, ...]) -> None:
+@click.option(
+    "--timeout", type=Seconds(), default=600.0, show_default=True, help="Seconds a smoke cell may take (a hang fails)."
+)
+def check_plugin_command(targets: tuple[str, ...], timeout: float) -> None:
     """Check plugins (a .py file, a package folder, or an installed plugin's name) against the contracts.
 
     Only the built-ins and TARGETS are loaded; each entry runs one smoke cell in its own process. The
@@ -737,7 +740,7 @@ def check_plugin_command(targets: tuple[str, ...]) -> None:
     """
     from harness.plugin_check import check
 
-    verdict = check(targets)
+    verdict = check(targets, timeout)
     click.echo(verdict.text())
     if not verdict.ok:
         sys.exit(1)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError, unknown_name
-from harness.executors import ExecutionOptions, Outcome
+from harness.executors import ExecutionOptions, Executor, Outcome
 from harness.grid import plan_grid
 from harness.isolation import ProcessExecutor
 from harness.plugins import ALLOW_LIST_ENV, ENTRY_POINT_GROUP, load_registry
@@ -213,10 +213,9 @@ def _first_cell(registry: Registry, category: str, name: str, preferred: set[tup
     return fallback
 
 
-def _run(registry: Registry, cells: list[Cell], db: Path, executor: object | None = None) -> RunSummary:
-    options = ExecutionOptions(os.cpu_count() or 1, SMOKE_TIMEOUT_S, SMOKE_MEMORY)
+def _run(registry: Registry, cells: list[Cell], db: Path, executor: Executor) -> RunSummary:
     with Store(db) as store:
-        return run_cells(registry, cells, store, executor or ProcessExecutor(registry, options), show_progress=False)
+        return run_cells(registry, cells, store, executor, show_progress=False)
 
 
 def _cell_check(what: str, cell: Cell, failed: dict[str, Outcome]) -> Check:
@@ -264,26 +263,30 @@ def _entry_checks(registry: Registry, category: str, name: str, cell: Cell | Non
     return checks
 
 
-def check(targets: Sequence[str | Path]) -> Verdict:
-    """Load ``targets`` in isolation and check everything they register; see the module docstring."""
+def check(targets: Sequence[str | Path], timeout_s: float = SMOKE_TIMEOUT_S) -> Verdict:
+    """Load ``targets`` in isolation and check everything they register; a smoke cell may take ``timeout_s``."""
     verdict = Verdict([str(t) for t in targets])
+    options = ExecutionOptions(os.cpu_count() or 1, timeout_s, SMOKE_MEMORY)
     with isolated(targets) as loaded, tempfile.TemporaryDirectory(prefix="reliabench-smoke-") as temp:
+        if not loaded.checked:
+            return Verdict(verdict.targets, [Check(False, "targets", "no plugin found in them")])
         verdict.checks += _plugin_checks(loaded)
         cells = smoke_cells(loaded)
         entries = {(c, n): _entry_checks(loaded.registry, c, n, cell) for (c, n), cell in cells.items()}
         planned = list({cell.key: cell for cell in cells.values() if cell is not None}.values())
-        summary = _run(loaded.registry, planned, Path(temp) / "smoke.duckdb") if planned else None
+        runner = ProcessExecutor(loaded.registry, options)
+        summary = _run(loaded.registry, planned, Path(temp) / "smoke.duckdb", runner) if planned else None
         failed = {c.key: o for c, o in summary.failed} if summary else {}
         for (category, name), cell in cells.items():
             if cell is not None:
                 entries[(category, name)].append(_cell_check(f"{category} {name!r}", cell, failed))
         verdict.checks += [line for lines in entries.values() for line in lines]
-        verdict.checks += _executor_checks(loaded, planned, Path(temp))
+        verdict.checks += _executor_checks(loaded, planned, Path(temp), options)
     return verdict
 
 
-def _executor_checks(loaded: Loaded, planned: list[Cell], temp: Path) -> list[Check]:
-    """Each checked executor runs the smoke cells (or the first built-in cell) in a database of its own."""
+def _executor_checks(loaded: Loaded, planned: list[Cell], temp: Path, options: ExecutionOptions) -> list[Check]:
+    """Each checked executor runs one smoke cell (the first of the others, else the first built-in cell) itself."""
     registry, checks = loaded.registry, []
     for category, name in loaded.provided():
         if category != "executor":
@@ -292,7 +295,7 @@ def _executor_checks(loaded: Loaded, planned: list[Cell], temp: Path) -> list[Ch
         checks.append(_call_check(category, name, spec, []))
         cells = planned[:1] or plan_grid(registry, seeds=(0,))[:1]
         try:
-            executor = spec.create(registry, ExecutionOptions(1, SMOKE_TIMEOUT_S, SMOKE_MEMORY))
+            executor = spec.create(registry, options)
         except Exception as exc:
             checks.append(Check(False, what, f"create(registry, options) raised {type(exc).__name__}: {exc}"))
             continue

@@ -52,17 +52,23 @@ def test_new_plugin_refuses_an_unknown_kind_a_bad_name_or_a_full_folder(tmp_path
         check(["no_such_plugin"])
 
 
-def test_the_commands_say_what_is_wrong_and_exit_non_zero(cli_run, tmp_path):
-    code, output = cli_run("new-plugin", "mine", "--kind", "clasifier", "--out", str(tmp_path))
+def test_the_commands_say_what_is_wrong_and_exit_non_zero(reliabench_cli, tmp_path):
+    code, output = reliabench_cli("new-plugin", "mine", "--kind", "clasifier", "--out", str(tmp_path))
     assert code == 2 and "did you mean 'classifier'" in output
     orphan = tmp_path / "orphan.py"
     orphan.write_text(
         "from typing import Protocol\nfrom harness import MethodSpec, hookimpl\n\n\nclass Guess(Protocol): ...\n\n\n"
         "@hookimpl\ndef register_methods(register):\n    register(MethodSpec('lonely', Guess, '1', object))\n"
     )
-    code, output = cli_run("check-plugin", str(orphan))
+    code, output = reliabench_cli("check-plugin", str(orphan))
     assert code == 1 and "- ✗ method 'lonely': kind Guess is consumed by no registered suite" in output, output
     assert output.rstrip().endswith("verdict: FAIL (1 of 2 checks failed)")
+
+
+def test_the_run_fixture_runs_a_plugins_grid_into_its_database(reliabench_run, reliabench_db):
+    results, summary = reliabench_run(FIXTURES / "toy.py", task="small", method="good", seeds=(0, 1))
+    assert (summary.ran, summary.failed, summary.db) == (2, [], reliabench_db)
+    assert set(results["method"]) == {"good"} and set(results["seed"]) == {0, 1}
 
 
 def test_every_kind_scaffolds_a_package_that_check_plugin_passes_installed_or_not(scaffolds, tmp_path):
