@@ -69,8 +69,8 @@ def _readme(page: Page, names: Names) -> str:
     summary = (page.example / "README.md").read_text().strip().split("\n\n")[1]
     return (
         f"# {names.distribution}\n\n"
-        f"A {page.title.lower()} plugin for reliabench, scaffolded from `examples/{page.slug}/`, whose code it "
-        f"starts from: {summary}\n\n"
+        f"A reliabench plugin of the kind {page.title.lower()}, scaffolded from `examples/{page.slug}/`, whose "
+        f"code it starts from: {summary}\n\n"
         "    pip install -e .\n"
         f"    reliabench check-plugin {names.snake}   # validates it, runs one smoke cell per entry\n"
         "    pytest tests   # runs it through the harness (reliabench's pytest fixtures)\n"
