@@ -761,15 +761,16 @@ def site() -> None:
     help="Folder to write the site into: a new or empty one, or a previous site (replaced); others are refused.",
 )
 @database_errors
-def site_build(db, out) -> None:
-    """Render every suite's leaderboard, entry and methodology pages and downloads as static files.
+@click.pass_context
+def site_build(ctx: click.Context, db, out) -> None:
+    """Render every installed suite's leaderboard, entry and methodology pages, downloads and the plugin docs.
 
     The folder is self-contained (no network, relative links): open its index.html
     from disk or serve it from any static host.
     """
     from harness.publish import build_site
 
-    index = build_site(db, out)
+    index = build_site(db, out, _registry(ctx))
     console.print(plain(f"site written: {index.resolve()}"), soft_wrap=True)
 
 
