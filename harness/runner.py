@@ -133,6 +133,7 @@ class _Writer:
                 return
             replace = any(record.key in self.stale for record, _ in self.pending)
             self.store.write_cells(self.pending, replace=replace)  # on failure the cells stay pending
+            self.store.release()  # readers may open the file until the next write
             self.pending = []
             self.last_write = time.monotonic()
 
@@ -169,6 +170,7 @@ def run_cells(
         store.record_suite(suite)
 
     stored = store.stored_status(c.key for c in cells)
+    store.release()
     todo = list({c.key: c for c in cells if stored.get(c.key) != "ok"}.values())
     summary = RunSummary(run_id, store.path, planned=len(cells), skipped=len(cells) - len(todo))
     writer = _Writer(store, stale=set(stored))

@@ -1,13 +1,16 @@
 """The DuckDB store: one file holds every run, cell and score.
 
 Each finished cell is written in one transaction (its row and all its scores, or
-nothing), so a run killed at any point loses only the cells in flight. DuckDB
-lets one process open a file for writing; a second run is told which process
-holds it instead of being shown DuckDB's lock error.
+nothing), so a run killed at any point loses only the cells in flight. One run
+writes to a database at a time (a lock file beside it); it opens the file only to
+write, so ``leaderboard``, ``export`` and ``site build`` can read while it runs. A
+second run is told which process holds the database instead of being shown
+DuckDB's lock error.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -115,14 +118,50 @@ def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConne
                 raise UsageError(f"cannot open results database {path}: {exc}") from None
             if time.monotonic() >= deadline:
                 pid = re.search(r"PID (\d+)", str(exc))
-                holder = f" (pid {pid.group(1)})" if pid else ""
-                raise DatabaseBusy(
-                    f"database {path} is in use by another run{holder}; wait for it to finish, "
-                    "pass --wait SECONDS, or use another --db"
-                ) from None
-            time.sleep(0.2)
+                raise _busy(path, pid.group(1) if pid else None) from None
+            time.sleep(0.05)
         except duckdb.Error as exc:
             raise UsageError(f"{path} is not a readable reliabench database: {exc}") from None
+
+
+def _busy(path: Path, pid: str | None) -> DatabaseBusy:
+    holder = f" (pid {pid})" if pid else ""
+    return DatabaseBusy(
+        f"database {path} is in use by another run{holder}; wait for it to finish, "
+        "pass --wait SECONDS, or use another --db"
+    )
+
+
+class _RunLock:
+    """One writing run per database, for the whole run: an exclusive ``flock`` on ``<db>.lock``.
+
+    DuckDB lets one process hold a file for writing and no one read it meanwhile, so
+    a run does not keep the file open: it opens it to write and lets go (readers such
+    as ``leaderboard`` come in between). This lock keeps a second run out instead.
+    """
+
+    def __init__(self, path: Path, wait_s: float):
+        self.file = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 (held for the run)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self.file.seek(0)
+                    pid = self.file.read().strip()
+                    self.file.close()
+                    raise _busy(path, pid or None) from None
+                time.sleep(0.2)
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+
+    def release(self) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
 
 
 @dataclass(frozen=True)
@@ -155,13 +194,25 @@ class CellRecord:
 CELL_COLUMNS = (*(f.name for f in fields(CellRecord)), "finished_at")
 
 
+READ_WAIT_S = 10.0  # a reader waits this long for a run's write to finish (a write takes well under a second)
+REOPEN_WAIT_S = 600.0  # a run waits this long for readers to let go before it writes again
+
+
 class Store:
-    """A connection to the results database; use as a context manager."""
+    """A connection to the results database; use as a context manager.
+
+    A writing store holds the run lock (:class:`_RunLock`) until it is closed, but
+    its DuckDB connection only while it works: :meth:`release` closes it so readers
+    can open the file, and the next use opens it again.
+    """
 
     def __init__(self, path: Path | str | None = None, read_only: bool = False, wait_s: float = 0.0):
         self.path = Path(path) if path is not None else default_db()
+        self.read_only = read_only
         if read_only and not self.path.exists():
             raise UsageError(f"no results database at {self.path}; run `reliabench run` first or pass --db")
+        self._lock: _RunLock | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
         if not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,8 +221,26 @@ class Store:
                     f"cannot create the folder of results database {self.path}: {exc.strerror or exc}; "
                     "pass a --db in a folder you can write to"
                 ) from None
-        self.con = _connect(self.path, read_only, wait_s)
-        self._prepare_schema(read_only)
+            self._lock = _RunLock(self.path, wait_s)
+        try:
+            self._con = _connect(self.path, read_only, max(wait_s, READ_WAIT_S) if read_only else wait_s)
+            self._prepare_schema(read_only)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, opened again after :meth:`release` (waiting for readers to let go)."""
+        if self._con is None:
+            self._con = _connect(self.path, self.read_only, REOPEN_WAIT_S)
+        return self._con
+
+    def release(self) -> None:
+        """Close the file (the run lock stays held) so that readers can open it until the next write."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def __enter__(self) -> Store:
         return self
@@ -180,7 +249,10 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        self.release()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- schema -------------------------------------------------------------------------
     def _prepare_schema(self, read_only: bool) -> None:

@@ -457,3 +457,29 @@ def test_names_may_be_comma_separated_or_repeated(cli_run):
     code, joined = cli_run("run", "--suite", "toy", "--task", "small,tiny-data", "--seeds", "0", "--dry-run")
     assert code == 0 and repeated == joined
     assert "small" in repeated and "tiny-data" in repeated
+
+
+def test_leaderboard_reads_while_a_run_writes(db):
+    """A run opens the file only to write: boards and exports read it meanwhile, and a second run still waits."""
+    argv = [reliabench_exe(), "--plugins-dir", str(FIXTURES), "run", "--db", str(db), "--quiet"]
+    run = subprocess.Popen(
+        [*argv, "--executor", "serial", *KILL_GRID], env={**os.environ, "TOY_SLEEP": "0.3"}, stdout=subprocess.PIPE
+    )
+    try:
+        seen = 0
+        while run.poll() is None and not 0 < seen < 18:
+            time.sleep(0.2)
+            if db.exists():
+                seen = _stored(db)[0]  # waits for a write in progress, never for the whole run
+        assert run.poll() is None and 0 < seen < 18, "read while the run was still going"
+        board = subprocess.run(
+            [reliabench_exe(), "--plugins-dir", str(FIXTURES), "leaderboard", "--suite", "toy", "--db", str(db)],
+            capture_output=True,
+            text=True,
+        )
+        assert board.returncode == 0 and "good" in board.stdout
+        second = subprocess.run([*argv, "--method", "good"], capture_output=True, text=True)
+        assert second.returncode == 2 and f"in use by another run (pid {run.pid})" in second.stdout + second.stderr
+    finally:
+        run.wait(timeout=120)
+    assert run.returncode == 0 and _stored(db) == (18, 18)
