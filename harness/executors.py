@@ -175,17 +175,20 @@ class SerialExecutor:
         return None
 
 
-def worker_registry(source: tuple[tuple[str, ...], bool]):
+RegistrySource = tuple[tuple[str, ...], bool, tuple[str, ...] | None]  # plugin folders, built-ins, allow-list
+
+
+def worker_registry(source: RegistrySource):
     """Rebuild, in a worker process, the registry described by ``registry_source``."""
-    plugins_dirs, defaults = source
-    return load_registry(plugins_dirs, defaults=defaults)
+    plugins_dirs, defaults, allowed = source
+    return load_registry(plugins_dirs, defaults=defaults, allowed=allowed)
 
 
-def registry_source(registry) -> tuple[tuple[str, ...], bool]:
+def registry_source(registry) -> RegistrySource:
     """What a worker needs to rebuild ``registry``: picklable, unlike the plugins themselves."""
     if registry.in_process_only:
         raise ValueError(
             "this executor runs cells in other processes, which can only load plugins they can import (built-ins, "
             "installed packages or --plugins-dir); use --executor serial for plugin objects registered in-process"
         )
-    return tuple(str(d) for d in registry.plugins_dirs), registry.defaults
+    return tuple(str(d) for d in registry.plugins_dirs), registry.defaults, registry.allowed

@@ -88,12 +88,17 @@ class Verdict:
 
 def _dist_info(folder: Path, into: Path) -> list[str]:
     """Make the package in ``folder`` importable as if installed (an editable install by hand); its entry names."""
-    project = tomllib.loads((folder / "pyproject.toml").read_text()).get("project", {})
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text()).get("project", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{folder / 'pyproject.toml'} is not valid TOML: {exc}") from None
     entries = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
     if not entries:
         raise UsageError(f"{folder / 'pyproject.toml'} declares no [project.entry-points.{ENTRY_POINT_GROUP}]")
     name, version = project.get("name", folder.name), project.get("version", "0")
     info = into / f"{name.replace('-', '_')}-{version}.dist-info"
+    if info.exists():
+        raise UsageError(f"two targets are the distribution {name!r}: check one of them")
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
     lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{entry} = {value}" for entry, value in entries.items())]
@@ -111,8 +116,9 @@ def isolated(targets: Sequence[str | Path]) -> Iterator[Loaded]:
     """Load the built-ins and ``targets`` only (a .py file, a package folder, a folder of .py files, or an
     installed plugin's entry-point or distribution name), so that cell processes load the same.
 
-    ``RELIABENCH_PLUGINS``, ``sys.path`` and ``PYTHONPATH`` are set for the duration: cell processes
-    started meanwhile (a fresh process executor's template, worker pools) see what this process sees.
+    ``RELIABENCH_PLUGINS``, ``sys.path`` and ``PYTHONPATH`` are set for the duration. Cell processes
+    get the allow-list from the registry (``registry_source``), not from their environment, which a
+    fork server keeps from when it started.
     """
     saved_env, saved_path = dict(os.environ), list(sys.path)
     with tempfile.TemporaryDirectory(prefix="reliabench-check-") as temp:
@@ -128,6 +134,8 @@ def isolated(targets: Sequence[str | Path]) -> Iterator[Loaded]:
             for target in map(str, targets):
                 path = Path(target)
                 if path.is_file() and path.suffix == ".py":
+                    if (files / path.name).exists():
+                        raise UsageError(f"two targets are named {path.name}: check them one at a time")
                     (files / path.name).symlink_to(path.resolve())
                     sources[path.stem] = path
                 elif path.is_dir() and (path / "pyproject.toml").exists():
@@ -195,8 +203,9 @@ def _call_check(category: str, name: str, spec: object, suites: list) -> Check:
 
 
 def _first_cell(registry: Registry, category: str, name: str, preferred: set[tuple[str, str]]) -> Cell | None:
-    """One cell with the entry: the first task it enters, with the first seed of the quick profile and the
-    other side from the checked plugins where they offer one (on a later task if need be), else a built-in."""
+    """One cell with the entry: the first task it enters, with the first seed of the quick profile (or of the
+    first profile the entry runs in), and the other side from the checked plugins where they offer one (on a
+    later task if need be), else a built-in."""
     spec = registry.table(category)[name]
     suites = [spec] if category == "suite" else _consumers(registry, category, spec)
     side = {f"{category}s": [name]} if category != "suite" else {}
@@ -205,7 +214,10 @@ def _first_cell(registry: Registry, category: str, name: str, preferred: set[tup
         for task in suite.tasks:
             if category != "suite" and spec.tasks is not None and task.name not in spec.tasks:
                 continue
-            cells = plan_grid(registry, [suite.name], [task.name], seeds=suite.profiles["quick"].seeds[:1], **side)
+            allowed = getattr(spec, "profiles", None) or ("quick",)
+            profile = next((p for p in suite.profiles if p in allowed), "quick")  # the study families: 'study'
+            seeds = suite.profiles[profile].seeds[:1] if profile in suite.profiles else None
+            cells = plan_grid(registry, [suite.name], [task.name], seeds=seeds, profile=profile, **side)
             partnered = [c for c in cells if {("model", c.model_name), ("method", c.method_name)} & others]
             if partnered or (cells and not others):
                 return (partnered or cells)[0]

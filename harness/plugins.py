@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 import pluggy
 
@@ -73,11 +74,12 @@ def _import_error(exc: BaseException) -> str:
     return f"failed to import: {type(exc).__name__}: {exc}{where}"
 
 
-def _allow_list() -> set[str] | None:
+def allow_list() -> tuple[str, ...] | None:
+    """The installed plugins ``RELIABENCH_PLUGINS`` lets in (None: all of them)."""
     raw = os.environ.get(ALLOW_LIST_ENV)
     if raw is None:
         return None
-    return {name.strip() for name in raw.split(",") if name.strip()}
+    return tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
 
 
 def _load_module_file(path: Path) -> ModuleType:
@@ -95,13 +97,14 @@ def _load_module_file(path: Path) -> ModuleType:
     return module
 
 
-def _candidates(plugins_dirs: Iterable[Path], defaults: bool) -> Iterable[tuple[PluginInfo, Callable[[], object]]]:
+def _candidates(
+    plugins_dirs: Iterable[Path], defaults: bool, allowed: set[str] | None
+) -> Iterable[tuple[PluginInfo, Callable[[], object]]]:
     """Yield (info, loader) for every plugin to try, in a fixed order."""
     own_version = _distribution_version("reliabench")
     for module_name in DEFAULT_PLUGINS if defaults else ():
         yield PluginInfo(module_name, "reliabench", own_version), lambda m=module_name: importlib.import_module(m)
 
-    allowed = _allow_list()
     entry_points = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
     for ep in entry_points:
         package = ep.dist.name if ep.dist is not None else "unknown"
@@ -122,21 +125,29 @@ def _candidates(plugins_dirs: Iterable[Path], defaults: bool) -> Iterable[tuple[
 
 
 def load_registry(
-    plugins_dirs: Iterable[Path | str] = (), extra: Iterable[object] = (), defaults: bool = True
+    plugins_dirs: Iterable[Path | str] = (),
+    extra: Iterable[object] = (),
+    defaults: bool = True,
+    allowed: tuple[str, ...] | Literal["env"] | None = "env",
 ) -> Registry:
     """Import every plugin, call its hooks with a validating ``register``, return the result.
 
     ``extra`` adds plugin objects directly and ``defaults=False`` leaves out the
     built-ins (tests and benchmarks use both to work with fixtures alone).
+    ``allowed`` names the installed plugins to load (None: all); by default it is
+    read from ``RELIABENCH_PLUGINS``. A worker gets it from the registry it rebuilds,
+    not from its own environment, which may be older than the parent's.
     """
+    if allowed == "env":
+        allowed = allow_list()
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins_dirs = tuple(Path(d) for d in plugins_dirs)
     extra = list(extra)
-    registry = Registry(plugins_dirs=plugins_dirs, defaults=defaults, in_process_only=bool(extra))
+    registry = Registry(plugins_dirs=plugins_dirs, defaults=defaults, allowed=allowed, in_process_only=bool(extra))
     loaded: list[tuple[PluginInfo, object]] = []
 
-    candidates = list(_candidates(plugins_dirs, defaults))
+    candidates = list(_candidates(plugins_dirs, defaults, None if allowed is None else set(allowed)))
     for i, obj in enumerate(extra):
         name = getattr(obj, "__name__", None) or f"extra-{i}"
         candidates.append((PluginInfo(name, "extra", "local"), lambda o=obj: o))

@@ -19,7 +19,7 @@ from harness.executors import ExecutionOptions
 from harness.grid import plan_grid
 from harness.plugin_check import isolated, smoke_cells
 from harness.runner import RunSummary, run_cells
-from harness.store import Store
+from harness.store import DB_ENV, Store
 
 RunPlugin = Callable[..., tuple[pd.DataFrame, RunSummary]]
 
@@ -72,15 +72,18 @@ def reliabench_run(reliabench_db: Path) -> RunPlugin:
 
 
 @pytest.fixture
-def reliabench_cli(reliabench_db: Path, capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str]]:
-    """``cli("run", "--suite", "x", ...)`` → (exit code, output), with ``--db`` set to ``reliabench_db``
-    for the commands that take one."""
+def reliabench_cli(
+    reliabench_db: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str]]:
+    """``cli("run", "--suite", "x", ...)`` → (exit code, output); every command's database is ``reliabench_db``
+    (through ``RELIABENCH_DB``), so no command reads or writes the user's own results."""
     from harness.cli import main
 
+    monkeypatch.setenv(DB_ENV, str(reliabench_db))
+
     def invoke(*args: str) -> tuple[int, str]:
-        argv = [*args, "--db", str(reliabench_db)] if args and args[0] in ("run", "leaderboard", "export") else args
         try:
-            main(list(argv))
+            main(list(args))
         except SystemExit as exc:
             code = exc.code
         captured = capsys.readouterr()

@@ -458,6 +458,7 @@ class Registry:
 
     plugins_dirs: tuple[Path, ...] = ()
     defaults: bool = True
+    allowed: tuple[str, ...] | None = None  # the installed plugins it let in (RELIABENCH_PLUGINS); None: all
     in_process_only: bool = False  # holds plugin objects a fresh worker process cannot import
 
     def table(self, category: str) -> Mapping[str, Suite | ModelSpec | MethodSpec | ExecutorSpec]:

@@ -1,12 +1,13 @@
 """Comparison reports: named entries side by side on the suites they share, or results against a baseline database.
 
-A report adds no statistics of its own, so it can never disagree with the
-leaderboard. Estimates, intervals and rank sets are the leaderboard's rows
+A report adds no statistics of its own. Estimates, intervals and rank sets are the leaderboard's rows
 (:func:`harness.leaderboard.rank_slice`); a difference is
 :func:`harness.stats.paired_difference` on the very seed values the leaderboard
 ranked, paired over the seeds both sides have, per task and over tasks; and a
 verdict is decided with Holm's stepdown over the suite's verdicts, so naming
-more entries never makes a difference easier to declare. Everything here is
+more entries never makes a difference easier to declare. Holm runs over the named
+pairs only, where rank sets correct over every entry: with two entries a verdict can
+call a difference resolved whose rank sets still overlap. Everything here is
 plain data; :mod:`harness.publish.report` lays it out as HTML or Markdown.
 """
 

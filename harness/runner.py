@@ -75,7 +75,7 @@ def _record(cell: Cell, outcome: Outcome, run_id: str, registry: Registry) -> Ce
 
 
 def _progress_for(console: Console) -> Progress | _LineProgress:
-    """A live bar on a terminal; plain lines where stdout is a file or a pipe (CI logs, nohup)."""
+    """A live bar on a terminal; plain lines where ``console`` writes to a file or a pipe (CI logs, nohup)."""
     return _progress(console) if console.is_terminal else _LineProgress(console)
 
 

@@ -107,6 +107,11 @@ def new_plugin(name: str, kind: str, out: Path) -> Path:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"{target} exists and is not an empty folder: choose another NAME or --out")
     page, names = KINDS[kind], Names(name)
+    if not page.example.is_dir():
+        raise UsageError(
+            f"the example package {page.example} that scaffolds are made from is missing: new-plugin needs "
+            "reliabench's source checkout (pip install -e . from a clone), not a wheel"
+        )
     project, module, registered = _example(page)
     files = {
         "pyproject.toml": _pyproject(page, project, names),

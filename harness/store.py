@@ -118,14 +118,16 @@ def _connect(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConne
                 raise UsageError(f"cannot open results database {path}: {exc}") from None
             if time.monotonic() >= deadline:
                 pid = re.search(r"PID (\d+)", str(exc))
-                raise _busy(path, pid.group(1) if pid else None) from None
+                raise _busy(path, pid.group(1) if pid else None, read_only) from None
             time.sleep(0.05)
         except duckdb.Error as exc:
             raise UsageError(f"{path} is not a readable reliabench database: {exc}") from None
 
 
-def _busy(path: Path, pid: str | None) -> DatabaseBusy:
+def _busy(path: Path, pid: str | None, read_only: bool = False) -> DatabaseBusy:
     holder = f" (pid {pid})" if pid else ""
+    if read_only:
+        return DatabaseBusy(f"database {path} is held open for writing by another process{holder}; try again")
     return DatabaseBusy(
         f"database {path} is in use by another run{holder}; wait for it to finish, "
         "pass --wait SECONDS, or use another --db"
@@ -141,7 +143,14 @@ class _RunLock:
     """
 
     def __init__(self, path: Path, wait_s: float):
-        self.file = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 (held for the run)
+        lock = path.with_name(path.name + ".lock")
+        try:
+            self.file = open(lock, "a+")  # noqa: SIM115 (held for the run)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write the lock file {lock} beside the results database: {exc.strerror or exc}; "
+                "pass a --db in a folder you can write to"
+            ) from None
         deadline = time.monotonic() + wait_s
         while True:
             try:
@@ -223,7 +232,8 @@ class Store:
                 ) from None
             self._lock = _RunLock(self.path, wait_s)
         try:
-            self._con = _connect(self.path, read_only, max(wait_s, READ_WAIT_S) if read_only else wait_s)
+            # a writer holds the run lock by now: only a reader can have the file open, and not for long
+            self._con = _connect(self.path, read_only, max(wait_s, READ_WAIT_S))
             self._prepare_schema(read_only)
         except BaseException:
             self.close()

@@ -45,7 +45,9 @@ def rounded(mean: float, low: float, high: float) -> str:
     """``mean [low, high]`` to the interval's precision: two significant digits of its half-width, so a
     board shows no digit its seeds cannot support (0.9124 [0.9018, 0.923] reads 0.912 [0.902, 0.923])."""
     half = (high - low) / 2
-    if not math.isfinite(half) or half <= 0:
+    if not math.isfinite(half):  # one seed: no interval
+        return f"{mean:.4g} [—, —]"
+    if half <= 0:
         return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
     decimals = 1 - math.floor(math.log10(half))
     if max(abs(mean), abs(low), abs(high)) >= 1e6 or decimals > 6:

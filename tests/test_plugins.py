@@ -252,3 +252,15 @@ def test_allow_list_filters_entry_points(installed_plugin):
     assert "demo-suite" in _cli(installed_plugin, "suites", allow="rb-demo-plugin").stdout
     missing = _cli(installed_plugin, "plugins", allow="demo,nosuch")
     assert "RELIABENCH_PLUGINS names 'nosuch'" in missing.stdout
+
+
+def test_workers_rebuild_the_registry_with_its_allow_list_not_their_environment(monkeypatch):
+    """A fork server keeps the environment it started with; the allow-list must travel with the cell."""
+    from harness.executors import registry_source, worker_registry
+
+    monkeypatch.setenv("RELIABENCH_PLUGINS", "no-such-plugin")
+    source = registry_source(load_registry([FIXTURES]))
+    monkeypatch.setenv("RELIABENCH_PLUGINS", "")
+    rebuilt = worker_registry(source)
+    assert source[2] == ("no-such-plugin",) and rebuilt.allowed == ("no-such-plugin",)
+    assert any("no-such-plugin" in problem for info in rebuilt.plugins for problem in info.problems)

@@ -212,7 +212,8 @@ def test_cli_help_is_useful(cli_run):
     assert code == 2 and "Did you mean 'leaderboard'" in out
 
 
-def test_busy_database_names_the_holder(db, cli_run):
+def test_busy_database_names_the_holder(db, cli_run, monkeypatch):
+    monkeypatch.setattr("harness.store.READ_WAIT_S", 0.5)  # how long a run waits for what it takes for a reader
     holder = subprocess.Popen(
         [
             sys.executable,

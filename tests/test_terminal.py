@@ -11,7 +11,8 @@ def test_estimates_are_rounded_to_their_interval():
     assert rounded(851.0, 802.0, 900.0) == "851 [802, 900]"
     assert rounded(-0.00001, -0.001, 0.001) == "0.0000 [-0.0010, 0.0010]"  # never "-0.0000"
     assert rounded(1e-5, 0.5e-5, 1.5e-5) == "1.00e-05 [5.00e-06, 1.50e-05]"
-    assert rounded(0.5, 0.5, 0.5) == "0.5 [0.5, 0.5]"  # no spread (one seed): four significant digits
+    assert rounded(0.5, 0.5, 0.5) == "0.5 [0.5, 0.5]"  # seeds that agree exactly: four significant digits
+    assert rounded(0.5, float("nan"), float("nan")) == "0.5 [—, —]"  # one seed: no interval
 
 
 def test_columns_are_chosen_by_priority_while_they_fit():

@@ -19,6 +19,7 @@ from harness.executors import (
     CellRef,
     ExecutionOptions,
     Outcome,
+    RegistrySource,
     execute_cell,
     limit_threads,
     registry_source,
@@ -31,7 +32,7 @@ from harness.registry import Cell, ExecutorSpec, Registry
 _worker_registry: Registry | None = None  # in a worker: the plugins it loaded at start
 
 
-def _start_worker(source: tuple[tuple[str, ...], bool]) -> None:
+def _start_worker(source: RegistrySource) -> None:
     global _worker_registry
     limit_threads(CELL_THREADS)
     _worker_registry = worker_registry(source)

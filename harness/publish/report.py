@@ -158,6 +158,9 @@ def render(report: Report | BaselineReport, fmt: str) -> str:
 def write_report(report: Report | BaselineReport, out: Path) -> Path:
     """Write the report in the format its file name says; return the file."""
     text = render(report, output_format(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {out}: {exc.strerror or exc}; pass another --out") from None
     return out
