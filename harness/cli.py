@@ -253,8 +253,8 @@ def _list_specs(ctx: click.Context, category: str, wide: bool) -> None:
         info = registry.provider(category, name)
         suites = [
             suite.name
-            for suite in registry.suites.values()
-            if any(suite.accepts(spec, getattr(suite, f"{category}_kind"), task.name) for task in suite.tasks)
+            for suite in registry.consumers(category, spec.kind)
+            if spec.tasks is None or any(task.name in spec.tasks for task in suite.tasks)
         ]
         rows.append((name, ", ".join(suites) or "—", kind_name(spec.kind), spec.version, info.name, spec.description))
     columns = (category, "suites", "kind", "version", "plugin", "description")

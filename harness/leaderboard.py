@@ -7,7 +7,7 @@ different versions or amounts of work are never mixed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -182,6 +182,15 @@ def _ranking_frame(ranking: stats.Ranking, task: str, n_values: pd.Series) -> pd
     return frame
 
 
+def overall_seed_values(
+    per_task: Mapping[str, pd.DataFrame], tasks: Sequence[str], entries: Sequence[str]
+) -> pd.DataFrame:
+    """Seed by seed, each entry's mean over ``tasks`` of its seed values (entries × seeds): the overall row's data."""
+    cube = np.stack([per_task[task].reindex(list(entries)).to_numpy() for task in tasks])
+    index = pd.Index(list(entries), name="entry")
+    return pd.DataFrame(cube.mean(axis=0), index=index, columns=per_task[tasks[0]].columns)
+
+
 def rank_slice(
     part: SuiteSlice,
     metric: str | None = None,
@@ -213,10 +222,7 @@ def rank_slice(
     overall, over_tasks = None, None
     common = sorted(set.intersection(*(set(r.entries) for r in per_task.values()))) if per_task else []
     if common and len(tasks) > 1:
-        cube = np.stack([by_seed.loc[task].reindex(common).to_numpy() for task in tasks])
-        seed_values[OVERALL] = pd.DataFrame(
-            cube.mean(axis=0), index=pd.Index(common, name="entry"), columns=by_seed.columns
-        )
+        seed_values[OVERALL] = overall_seed_values(seed_values, [str(t) for t in tasks], common)
         overall = stats.rank(common, seed_values[OVERALL].to_numpy(), higher, level, rank_set)
         frames.append(_ranking_frame(overall, OVERALL, counts.groupby(level="entry").sum()))
         estimates = np.stack([r.mean[[r.entries.index(e) for e in common]] for r in per_task.values()])

@@ -26,7 +26,7 @@ from harness.errors import UsageError, unknown_name
 from harness.executors import ExecutionOptions, Executor, Outcome
 from harness.grid import plan_grid
 from harness.isolation import ProcessExecutor
-from harness.plugins import ALLOW_LIST_ENV, ENTRY_POINT_GROUP, load_registry
+from harness.plugins import ALLOW_LIST_ENV, ENTRY_POINT_GROUP, installed_names, load_registry
 from harness.registry import Cell, PluginInfo, Registry
 from harness.runner import RunSummary, run_cells
 from harness.store import Store
@@ -106,11 +106,6 @@ def _dist_info(folder: Path, into: Path) -> list[str]:
     return list(entries)
 
 
-def _installed_names() -> set[str]:
-    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    return {ep.name for ep in entry_points} | {ep.dist.name for ep in entry_points if ep.dist is not None}
-
-
 @contextlib.contextmanager
 def isolated(targets: Sequence[str | Path]) -> Iterator[Loaded]:
     """Load the built-ins and ``targets`` only (a .py file, a package folder, a folder of .py files, or an
@@ -145,8 +140,8 @@ def isolated(targets: Sequence[str | Path]) -> Iterator[Loaded]:
                     plugins_dirs.append(path.resolve())
                 elif path.exists() or os.sep in target:
                     raise UsageError(f"{target}: not a .py file, a package folder or a folder of .py files")
-                elif target not in _installed_names():
-                    raise UsageError(unknown_name("installed plugin", target, _installed_names()))
+                elif target not in installed_names():
+                    raise UsageError(unknown_name("installed plugin", target, installed_names()))
                 else:
                     allowed.append(target)
             if any(files.iterdir()):
@@ -180,10 +175,6 @@ def _page(category: str, spec: object):
     return next(page for page in PAGES if page.category == category)
 
 
-def _consumers(registry: Registry, category: str, spec: object) -> list:
-    return [s for s in registry.suites.values() if getattr(s, f"{category}_kind") is spec.kind]
-
-
 def _call_check(category: str, name: str, spec: object, suites: list) -> Check:
     """Whether the harness's call (``load``, ``evaluate``, ``create``) binds to the plugin's callable."""
     from harness.plugin_docs import CALL_NAMES
@@ -207,7 +198,7 @@ def _first_cell(registry: Registry, category: str, name: str, preferred: set[tup
     first profile the entry runs in), and the other side from the checked plugins where they offer one (on a
     later task if need be), else a built-in."""
     spec = registry.table(category)[name]
-    suites = [spec] if category == "suite" else _consumers(registry, category, spec)
+    suites = [spec] if category == "suite" else registry.consumers(category, spec.kind)
     side = {f"{category}s": [name]} if category != "suite" else {}
     others, fallback = preferred - {(category, name)}, None
     for suite in sorted(suites, key=lambda s: ("suite", s.name) not in preferred):
@@ -264,7 +255,7 @@ def _plugin_checks(loaded: Loaded) -> list[Check]:
 def _entry_checks(registry: Registry, category: str, name: str, cell: Cell | None) -> list[Check]:
     """A suite consumes the entry's kind, the harness's call binds, and a smoke cell could be planned."""
     spec, what = registry.table(category)[name], f"{category} {name!r}"
-    suites = [spec] if category == "suite" else _consumers(registry, category, spec)
+    suites = [spec] if category == "suite" else registry.consumers(category, spec.kind)
     if not suites:
         kinds = sorted({k.__name__ for s in registry.suites.values() for k in (s.model_kind, s.method_kind) if k})
         reason = f"kind {spec.kind.__name__} is consumed by no registered suite; they consume {', '.join(kinds)}"

@@ -442,12 +442,6 @@ def constants(module: ModuleType) -> list[tuple[str, object]]:
     ]
 
 
-def consumers(page: Page, registry: Registry) -> list[Suite]:
-    """The registered suites that consume the page's kind (on the side of its category)."""
-    side = {"model": "model_kind", "method": "method_kind"}.get(page.category)
-    return [suite for suite in registry.suites.values() if side and getattr(suite, side) is page.kind]
-
-
 def import_line(cls: type) -> str:
     """The shortest ``from package import Name`` that gives ``cls``."""
     parts = cls.__module__.split(".")
@@ -668,7 +662,7 @@ def _example(page: Page) -> list[str]:
 def kind_page(page: Page, registry: Registry) -> str:
     """The page of one kind, as Markdown."""
     types = documented_types(page)
-    suites = consumers(page, registry)
+    suites = registry.consumers(page.category, page.kind)
     lines = [f"# {page.title}: `{page.kind.__name__}`", "", GENERATED, ""]
     lines += [
         "| | |",
@@ -713,7 +707,7 @@ def index_page(registry: Registry) -> str:
         "|---|---|---|---|---|",
     ]
     for page in PAGES:
-        suites = ", ".join(f"`{s.name}`" for s in consumers(page, registry)) or "—"
+        suites = ", ".join(f"`{s.name}`" for s in registry.consumers(page.category, page.kind)) or "—"
         lines.append(
             f"| [{page.title}]({page.slug}.md) | `{page.kind.__name__}` | `{page.spec.__name__}` via "
             f"`{page.hook}` | {suites} | `examples/{page.slug}/` |"

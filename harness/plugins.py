@@ -82,6 +82,12 @@ def allow_list() -> tuple[str, ...] | None:
     return tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
 
 
+def installed_names() -> set[str]:
+    """Every installed plugin's entry-point name and distribution name (what ``RELIABENCH_PLUGINS`` may name)."""
+    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return {ep.name for ep in entry_points} | {ep.dist.name for ep in entry_points if ep.dist is not None}
+
+
 def _load_module_file(path: Path) -> ModuleType:
     module_name = f"reliabench_local_plugins.{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -113,8 +119,7 @@ def _candidates(
         version = ep.dist.version if ep.dist is not None else "unknown"
         yield PluginInfo(ep.name, package, version), ep.load
     if allowed:
-        found = {ep.name for ep in entry_points} | {ep.dist.name for ep in entry_points if ep.dist is not None}
-        for name in sorted(allowed - found):
+        for name in sorted(allowed - installed_names()):
             info = PluginInfo(name, "", "", loaded=False)
             info.problems.append(f"{ALLOW_LIST_ENV} names {name!r} but no installed plugin has that name")
             yield info, lambda: None

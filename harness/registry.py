@@ -466,6 +466,11 @@ class Registry:
             category
         ]
 
+    def consumers(self, category: str, kind: type) -> list[Suite]:
+        """The suites whose ``category`` side ("model" or "method") is of ``kind``."""
+        side = {"model": "model_kind", "method": "method_kind"}.get(category)
+        return [suite for suite in self.suites.values() if side and getattr(suite, side) is kind]
+
     def get(self, category: str, name: str):
         """Look a name up, or fail with a 'did you mean' that lists close names."""
         table = self.table(category)

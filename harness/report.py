@@ -532,10 +532,9 @@ def _seed_row(result: boards.RankedSlice, condition: str, entry: str, tasks: Seq
     if condition != boards.OVERALL:
         frame = result.seed_values.get(condition)
         return frame.loc[entry] if frame is not None and entry in frame.index else None
-    rows = [_seed_row(result, task, entry, tasks) for task in tasks]
-    if any(row is None for row in rows):
+    if not tasks or any(entry not in result.seed_values.get(task, pd.DataFrame()).index for task in tasks):
         return None
-    return pd.Series(np.stack([row.to_numpy() for row in rows]).mean(axis=0), index=rows[0].index)
+    return boards.overall_seed_values(result.seed_values, tasks, [entry]).loc[entry]
 
 
 def _suite_change(

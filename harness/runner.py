@@ -22,6 +22,7 @@ from harness.store import CellRecord, Store
 from harness.terminal import plain
 
 FLUSH_SECONDS = 0.25
+RELEASE_SECONDS = 2.0  # the file is held at most this long at a time, so readers get in (a reader waits 10 s)
 
 
 @dataclass
@@ -104,7 +105,7 @@ class _Writer:
     def __init__(self, store: Store, stale: set[str]):
         self.store, self.stale = store, stale
         self.pending: list[tuple[CellRecord, ScoreRows | None]] = []
-        self.last_write = time.monotonic()
+        self.last_write = self.last_release = time.monotonic()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.failure: BaseException | None = None
@@ -128,14 +129,18 @@ class _Writer:
                 return
 
     def flush(self) -> None:
+        """Write what has finished; let go of the file once it has been held for RELEASE_SECONDS (closing
+        checkpoints DuckDB's log, too costly to do at every write)."""
         with self.lock:
-            if not self.pending:
-                return
-            replace = any(record.key in self.stale for record, _ in self.pending)
-            self.store.write_cells(self.pending, replace=replace)  # on failure the cells stay pending
-            self.store.release()  # readers may open the file until the next write
-            self.pending = []
-            self.last_write = time.monotonic()
+            now = time.monotonic()
+            if self.pending:
+                replace = any(record.key in self.stale for record, _ in self.pending)
+                self.store.write_cells(self.pending, replace=replace)  # on failure the cells stay pending
+                self.pending = []
+                self.last_write = now
+            if now - self.last_release >= RELEASE_SECONDS:
+                self.store.release()  # readers may open the file until the next write
+                self.last_release = now
 
     def close(self) -> None:
         """Stop the thread and write what is left (raising whatever stopped the thread)."""

@@ -132,7 +132,11 @@ def _provided(registry: Registry, page: plugin_docs.Page) -> list[tuple[str, str
 def _example_cell(registry: Registry, page: plugin_docs.Page, tmp_path: Path, ran: dict[str, RunSummary]) -> RunSummary:
     """Run (once per suite) the cell where the page's example takes part, with examples on every side."""
     provided = _provided(registry, page)
-    suite = registry.suites[provided[0][1]] if provided[0][0] == "suite" else plugin_docs.consumers(page, registry)[0]
+    suite = (
+        registry.suites[provided[0][1]]
+        if provided[0][0] == "suite"
+        else registry.consumers(page.category, page.kind)[0]
+    )
     if suite.name not in ran:
         sides = {}
         for side, kind in (("models", suite.model_kind), ("methods", suite.method_kind)):

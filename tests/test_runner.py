@@ -464,7 +464,7 @@ def test_leaderboard_reads_while_a_run_writes(db):
     """A run opens the file only to write: boards and exports read it meanwhile, and a second run still waits."""
     argv = [reliabench_exe(), "--plugins-dir", str(FIXTURES), "run", "--db", str(db), "--quiet"]
     run = subprocess.Popen(
-        [*argv, "--executor", "serial", *KILL_GRID], env={**os.environ, "TOY_SLEEP": "0.3"}, stdout=subprocess.PIPE
+        [*argv, "--executor", "serial", *KILL_GRID], env={**os.environ, "TOY_SLEEP": "0.8"}, stdout=subprocess.PIPE
     )
     try:
         seen = 0
