@@ -254,7 +254,7 @@ def _list_specs(ctx: click.Context, category: str, wide: bool) -> None:
         suites = [
             suite.name
             for suite in registry.consumers(category, spec.kind)
-            if spec.tasks is None or any(task.name in spec.tasks for task in suite.tasks)
+            if any(suite.accepts(spec, spec.kind, task.name) for task in suite.tasks)
         ]
         rows.append((name, ", ".join(suites) or "—", kind_name(spec.kind), spec.version, info.name, spec.description))
     columns = (category, "suites", "kind", "version", "plugin", "description")

@@ -203,7 +203,7 @@ def _first_cell(registry: Registry, category: str, name: str, preferred: set[tup
     others, fallback = preferred - {(category, name)}, None
     for suite in sorted(suites, key=lambda s: ("suite", s.name) not in preferred):
         for task in suite.tasks:
-            if category != "suite" and spec.tasks is not None and task.name not in spec.tasks:
+            if category != "suite" and not suite.accepts(spec, spec.kind, task.name):
                 continue
             allowed = getattr(spec, "profiles", None) or ("quick",)
             profile = next((p for p in suite.profiles if p in allowed), "quick")  # the study families: 'study'
